@@ -1,0 +1,99 @@
+package io.gradwatch.protocol;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.gradwatch.protocol.MalformedRecordException.Reason;
+import io.gradwatch.protocol.v1.DType;
+import io.gradwatch.protocol.v1.TensorKind;
+import io.gradwatch.protocol.v1.TensorRecord;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/** Validation and encoding of {@link TensorRecord}s. */
+public final class TensorRecords {
+    /** 100k timesteps and 16M elements (64 MB of F32): far above any real record, far below harm. */
+    public static final TensorLimits DEFAULT_LIMITS = new TensorLimits(100_000, 1L << 24);
+
+    private TensorRecords() {
+    }
+
+    public static int bytesPerElement(DType dtype) {
+        return switch (dtype) {
+            case F32 -> 4;
+            case F16, BF16 -> 2;
+            default -> throw new MalformedRecordException(Reason.UNKNOWN_DTYPE,
+                    "dtype " + dtype + " is not one of F32, F16, BF16");
+        };
+    }
+
+    /** Checks every invariant a reader relies on; throws naming the first one broken. */
+    public static void validate(TensorRecord record, TensorLimits limits) {
+        if (record.getRunId().isEmpty()) {
+            throw new MalformedRecordException(Reason.MISSING_FIELD, "run_id is empty");
+        }
+        if (record.getKind() == TensorKind.KIND_UNSPECIFIED || record.getKind() == TensorKind.UNRECOGNIZED) {
+            throw new MalformedRecordException(Reason.MISSING_FIELD, "kind is " + record.getKind());
+        }
+        if (record.getStep() < 0 || record.getLayer() < 0) {
+            throw new MalformedRecordException(Reason.MISSING_FIELD,
+                    "step " + record.getStep() + " and layer " + record.getLayer() + " must be >= 0");
+        }
+        if (record.getSeqLen() < 1 || record.getSeqLen() > limits.maxSeqLen()) {
+            throw new MalformedRecordException(Reason.TIMESTEP_OUT_OF_RANGE,
+                    "seq_len " + record.getSeqLen() + " outside 1.." + limits.maxSeqLen());
+        }
+        if (record.getTimestep() < 0 || record.getTimestep() >= record.getSeqLen()) {
+            throw new MalformedRecordException(Reason.TIMESTEP_OUT_OF_RANGE,
+                    "timestep " + record.getTimestep() + " outside 0.." + (record.getSeqLen() - 1));
+        }
+        checkShape(record, limits);
+    }
+
+    /** Checks dtype, shape and data length; returns the element count. */
+    static long checkShape(TensorRecord record, TensorLimits limits) {
+        int elementBytes = bytesPerElement(record.getDtype());
+        if (record.getShapeCount() == 0) {
+            throw new MalformedRecordException(Reason.INVALID_SHAPE, "shape is empty");
+        }
+        long elements = 1;
+        for (long dimension : record.getShapeList()) {
+            if (dimension <= 0) {
+                throw new MalformedRecordException(Reason.INVALID_SHAPE,
+                        "shape " + record.getShapeList() + " has a dimension <= 0");
+            }
+            if (dimension > limits.maxElements() || elements > limits.maxElements() / dimension) {
+                throw new MalformedRecordException(Reason.TOO_LARGE,
+                        "shape " + record.getShapeList() + " exceeds " + limits.maxElements() + " elements");
+            }
+            elements *= dimension;
+        }
+        long expectedBytes = elements * elementBytes;
+        if (expectedBytes != record.getData().size()) {
+            throw new MalformedRecordException(Reason.SHAPE_DATA_MISMATCH,
+                    "shape " + record.getShapeList() + " of " + record.getDtype() + " needs " + expectedBytes
+                            + " bytes, data has " + record.getData().size());
+        }
+        return elements;
+    }
+
+    /** Encodes {@code length} floats from {@code values[offset]} as little-endian bytes of {@code dtype}. */
+    public static ByteString encode(float[] values, int offset, int length, DType dtype) {
+        byte[] bytes = new byte[length * bytesPerElement(dtype)];
+        ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        switch (dtype) {
+            case F32 -> buffer.asFloatBuffer().put(values, offset, length);
+            case F16 -> {
+                for (int i = 0; i < length; i++) {
+                    buffer.putShort(i << 1, Float16.floatToHalf(values[offset + i]));
+                }
+            }
+            default -> {
+                for (int i = 0; i < length; i++) {
+                    buffer.putShort(i << 1, Float16.floatToBfloat16(values[offset + i]));
+                }
+            }
+        }
+        // The array is ours alone and never written again, so it can back the ByteString directly.
+        return UnsafeByteOperations.unsafeWrap(bytes);
+    }
+}

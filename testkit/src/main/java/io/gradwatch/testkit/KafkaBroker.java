@@ -1,0 +1,83 @@
+package io.gradwatch.testkit;
+
+import io.gradwatch.localkafka.LocalKafka;
+import java.util.Collection;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+
+/**
+ * The real Kafka broker an integration test talks to, however it was obtained (see
+ * {@link KafkaBrokerExtension}). Tests create their own uniquely named topics so they never see
+ * each other's records on the shared broker.
+ */
+public final class KafkaBroker {
+
+    /** Where the broker came from. */
+    public enum Source {
+        /** {@code GRADWATCH_TEST_BOOTSTRAP} named an existing broker. */
+        EXTERNAL,
+        /** Testcontainers started the apache/kafka image on a Docker engine. */
+        TESTCONTAINERS,
+        /** A KRaft broker from Kafka's own jars, as a child process of the test JVM. */
+        LOCAL_PROCESS
+    }
+
+    private final String bootstrapServers;
+    private final Source source;
+    private final LocalKafka localKafka;
+
+    KafkaBroker(String bootstrapServers, Source source, LocalKafka localKafka) {
+        this.bootstrapServers = bootstrapServers;
+        this.source = source;
+        this.localKafka = localKafka;
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public Source source() {
+        return source;
+    }
+
+    /** The child-process broker, for fault-injection tests (kill, restart); empty for other sources. */
+    public Optional<LocalKafka> localKafka() {
+        return Optional.ofNullable(localKafka);
+    }
+
+    /** A topic name no other test uses: {@code prefix.<random>}. */
+    public static String uniqueTopic(String prefix) {
+        return prefix + "." + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** Client properties that reach this broker; add serdes, group ids and the like. */
+    public Properties clientProperties() {
+        Properties properties = new Properties();
+        properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return properties;
+    }
+
+    public void createTopics(Collection<String> names, int partitions) {
+        try (Admin admin = Admin.create(clientProperties())) {
+            admin.createTopics(names.stream().map(name -> new NewTopic(name, partitions, (short) 1)).toList())
+                    .all().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not create topics " + names + " on " + bootstrapServers, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return source + " broker at " + bootstrapServers;
+    }
+}
