@@ -239,6 +239,10 @@ public final class LocalKafka implements AutoCloseable {
                     throw new IllegalStateException("Kafka broker exited with code " + process.exitValue()
                             + " during start-up:\n" + tail(logFile));
                 }
+                if (!portOpen(brokerPort)) {
+                    sleep(Duration.ofMillis(100));
+                    continue;
+                }
                 try {
                     client.describeCluster().nodes().get(3, TimeUnit.SECONDS);
                     LOG.info("Kafka broker ready at {} (data in {})", bootstrapServers(), config.dataDir());
@@ -254,6 +258,15 @@ public final class LocalKafka implements AutoCloseable {
         kill();
         throw new IllegalStateException("Kafka broker not ready within " + config.startupTimeout() + ":\n"
                 + tail(logFile));
+    }
+
+    private static boolean portOpen(int port) {
+        try (var socket = new java.net.Socket()) {
+            socket.connect(new java.net.InetSocketAddress(HOST, port), 200);
+            return true;
+        } catch (IOException closed) {
+            return false;
+        }
     }
 
     private Properties adminProperties() {

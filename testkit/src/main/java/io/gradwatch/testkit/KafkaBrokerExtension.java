@@ -77,6 +77,12 @@ public final class KafkaBrokerExtension implements ParameterResolver {
     }
 
     private static boolean dockerAvailable() {
+        boolean socketOrHost = System.getenv("DOCKER_HOST") != null
+                || Files.exists(Path.of("/var/run/docker.sock"))
+                || Files.exists(Path.of(System.getProperty("user.home"), ".docker", "run", "docker.sock"));
+        if (!socketOrHost) {
+            return false;
+        }
         try {
             return DockerClientFactory.instance().isDockerAvailable();
         } catch (RuntimeException | LinkageError e) {
