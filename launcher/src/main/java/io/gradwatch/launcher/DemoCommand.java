@@ -1,0 +1,117 @@
+package io.gradwatch.launcher;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The demo: the stack plus five runs side by side on the long-dependency task, a live summary,
+ * and at the end a verdict per run against what the seeds predict.
+ */
+@Command(name = "demo", description = {
+    "Start the local stack and train five runs side by side on the long-dependency task (T=50):",
+    "a vanilla tanh RNN, an LSTM, a GRU, an exploding-init RNN and a dead-ReLU RNN.",
+    "Prints a live summary, then a verdict per run. Exit 0 when every run behaved as predicted."})
+final class DemoCommand implements Callable<Integer> {
+    private static final int EXIT_UNEXPECTED = 3;
+
+    @Mixin
+    StackOptions options;
+
+    @Option(names = "--duration", defaultValue = "120", paramLabel = "SECONDS",
+            description = "how long the runs train before the verdict (default: ${DEFAULT-VALUE})")
+    int durationSeconds;
+
+    @Option(names = "--seq-len", defaultValue = "50", paramLabel = "T",
+            description = "sequence length of the long-dependency task (default: ${DEFAULT-VALUE})")
+    int seqLen;
+
+    @Override
+    public Integer call() throws Exception {
+        if (durationSeconds < 10) {
+            throw new IllegalArgumentException("--duration must be at least 10 seconds");
+        }
+        PrintStream out = System.out;
+        StackLayout layout = options.layout();
+        LocalStack stack = LocalStack.start(layout, message -> out.println("gradwatch: " + message));
+        Thread stopOnCtrlC = new Thread(stack::close, "stack-stop");
+        Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
+        try {
+            List<ManagedProcess> trainers = new ArrayList<>();
+            for (DemoRun run : DemoRun.ALL) {
+                trainers.add(stack.startTrainer(run.runId(), trainerArgs(run, layout)));
+            }
+            out.println("gradwatch: " + DemoRun.ALL.size() + " runs training; dashboard " + layout.dashboardUrl()
+                    + "  metrics " + layout.metricsUrl() + "  logs " + layout.logDir());
+            RunBoard board = new RunBoard();
+            try (BoardFeed feed = new BoardFeed(layout.bootstrapServers(), board)) {
+                watch(feed, board, trainers, out);
+                stack.stopTrainers();
+                feed.pollOnce(Duration.ofSeconds(2));
+            }
+            out.println();
+            out.println("gradwatch: final summary after " + durationSeconds + " s");
+            board.render().forEach(out::println);
+            return verdict(board, out) ? 0 : EXIT_UNEXPECTED;
+        } finally {
+            stack.close();
+            Runtime.getRuntime().removeShutdownHook(stopOnCtrlC);
+        }
+    }
+
+    private List<String> trainerArgs(DemoRun run, StackLayout layout) {
+        return List.of("--preset", run.preset(), "--task", "long-dependency", "--seq-len", Integer.toString(seqLen),
+                "--steps", "1000000", "--publish-every", "5", "--max-steps-per-second", "20",
+                "--bootstrap-servers", layout.bootstrapServers(), "--progress-every", "10s");
+    }
+
+    private void watch(BoardFeed feed, RunBoard board, List<ManagedProcess> trainers, PrintStream out) {
+        boolean live = System.console() != null;
+        long end = System.nanoTime() + Duration.ofSeconds(durationSeconds).toNanos();
+        long nextRender = 0;
+        int drawn = 0;
+        while (System.nanoTime() < end) {
+            feed.pollOnce(Duration.ofMillis(500));
+            for (ManagedProcess trainer : trainers) {
+                if (!trainer.isAlive()) {
+                    throw new IllegalStateException(trainer.name() + " stopped unexpectedly; last lines of "
+                            + trainer.log() + ":\n" + LocalStack.tail(trainer.log()));
+                }
+            }
+            if (System.nanoTime() >= nextRender) {
+                List<String> lines = board.render();
+                if (live) {
+                    if (drawn > 0) {
+                        out.print("\033[" + drawn + "A");
+                    }
+                    lines.forEach(line -> out.print(line + "\033[K\n"));
+                    drawn = lines.size();
+                } else {
+                    out.println("--- " + Math.round((durationSeconds * 1e9 - (end - System.nanoTime())) / 1e9) + " s");
+                    lines.forEach(out::println);
+                }
+                out.flush();
+                nextRender = System.nanoTime() + Duration.ofSeconds(live ? 2 : 10).toNanos();
+            }
+        }
+    }
+
+    private static boolean verdict(RunBoard board, PrintStream out) {
+        out.println();
+        boolean all = true;
+        for (DemoRun run : DemoRun.ALL) {
+            DemoRun.Verdict verdict = run.judge(board.everFired(run.runId()));
+            all &= verdict.asExpected();
+            out.printf("%s %-20s %s  (%s)%n", verdict.asExpected() ? "OK  " : "MISS", run.runId(), verdict.reason(),
+                    run.story());
+        }
+        out.println(all ? "gradwatch: every run behaved as the seeds predict."
+                : "gradwatch: some runs did not show what the seeds predict (see MISS lines; a longer --duration helps).");
+        return all;
+    }
+}

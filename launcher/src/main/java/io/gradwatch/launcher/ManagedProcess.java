@@ -1,0 +1,92 @@
+package io.gradwatch.launcher;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One gradwatch JVM started from a module's jar and runtime class path ({@code target/lib}),
+ * its output in {@code logs/<name>.log}. Stopping sends SIGTERM to the process and its
+ * descendants, waits, then kills what is left, so nothing outlives the stack.
+ */
+public final class ManagedProcess {
+    private final String name;
+    private final Process process;
+    private final Path log;
+
+    private ManagedProcess(String name, Process process, Path log) {
+        this.name = name;
+        this.process = process;
+        this.log = log;
+    }
+
+    /**
+     * @param module Maven module whose {@code target/<module>-<version>.jar} and {@code target/lib/*} form the class path
+     */
+    public static ManagedProcess start(StackLayout layout, String name, String module, String mainClass,
+                                       List<String> args, Map<String, String> env, String heap) {
+        Path target = layout.home().resolve(module).resolve("target");
+        Path jar = target.resolve(module + "-" + Versions.PROJECT + ".jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: build first (./gradwatch builds what is missing)");
+        }
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx" + heap);
+        command.add("-XX:+UseSerialGC");
+        command.add("-cp");
+        command.add(jar + java.io.File.pathSeparator + target.resolve("lib") + "/*");
+        command.add(mainClass);
+        command.addAll(args);
+        Path log = layout.logDir().resolve(name + ".log");
+        try {
+            Files.createDirectories(layout.logDir());
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            builder.environment().putAll(env);
+            return new ManagedProcess(name, builder.start(), log);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + name, e);
+        }
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    public int waitFor() throws InterruptedException {
+        return process.waitFor();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public void stop() {
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
+        try {
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+}

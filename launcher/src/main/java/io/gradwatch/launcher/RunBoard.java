@@ -1,0 +1,118 @@
+package io.gradwatch.launcher;
+
+import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.AlertState;
+import io.gradwatch.protocol.v1.AlertType;
+import io.gradwatch.protocol.v1.LayerHealth;
+import io.gradwatch.protocol.v1.StepRecord;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The terminal summary of the runs on a stack: one line per run with step, loss, accuracy, decay
+ * ratio, horizon and alert state, folded from the records on gradwatch.steps, gradwatch.health and
+ * gradwatch.alerts. Not thread-safe: one thread applies records and renders.
+ */
+public final class RunBoard {
+    private final Map<String, RunRow> rows = new TreeMap<>();
+
+    public void apply(StepRecord step) {
+        RunRow row = row(step.getRunId());
+        if (step.getStep() >= row.step) {
+            row.step = step.getStep();
+            row.loss = step.getLoss();
+            row.accuracy = step.getAccuracy();
+            row.gradNorm = step.getGradNorm();
+        }
+    }
+
+    public void apply(LayerHealth health) {
+        RunRow row = row(health.getRunId());
+        if (health.getStep() >= row.healthStep) {
+            if (health.getStep() > row.healthStep) {
+                row.healthStep = health.getStep();
+                row.decayByLayer.clear();
+                row.horizonByLayer.clear();
+            }
+            row.decayByLayer.put(health.getLayer(), health.getDecayRatio());
+            row.horizonByLayer.put(health.getLayer(), health.getHorizon());
+        }
+    }
+
+    public void apply(AlertEvent alert) {
+        RunRow row = row(alert.getRunId());
+        String key = alert.getType() + "@L" + alert.getLayer();
+        if (alert.getState() == AlertState.FIRING) {
+            row.active.add(key);
+            row.everFired.add(alert.getType());
+        } else if (alert.getState() == AlertState.RESOLVED) {
+            row.active.remove(key);
+        }
+    }
+
+    /** Alert types that have fired at least once for {@code runId}. */
+    public Set<AlertType> everFired(String runId) {
+        RunRow row = rows.get(runId);
+        return row == null ? Set.of() : EnumSet.copyOf(row.everFired);
+    }
+
+    public Set<String> runs() {
+        return rows.keySet();
+    }
+
+    public List<String> render() {
+        List<String> lines = new ArrayList<>();
+        lines.add(String.format(Locale.ROOT, "%-24s %7s %9s %6s %10s %8s  %s", "run", "step", "loss", "acc",
+                "decay", "horizon", "alerts (firing now / fired so far)"));
+        for (var entry : rows.entrySet()) {
+            RunRow row = entry.getValue();
+            lines.add(String.format(Locale.ROOT, "%-24s %7s %9s %6s %10s %8s  %s", entry.getKey(),
+                    row.step < 0 ? "-" : Long.toString(row.step), number(row.loss, "%.4f"),
+                    number(row.accuracy, "%.2f"), row.decayByLayer.isEmpty() ? "-" : number(row.minDecay(), "%.2e"),
+                    row.horizonByLayer.isEmpty() ? "-" : Integer.toString(row.minHorizon()), row.alertText()));
+        }
+        return lines;
+    }
+
+    private RunRow row(String runId) {
+        return rows.computeIfAbsent(runId, id -> new RunRow());
+    }
+
+    private static String number(double value, String format) {
+        return Double.isNaN(value) ? "-" : String.format(Locale.ROOT, format, value);
+    }
+
+    private static final class RunRow {
+        long step = -1;
+        long healthStep = -1;
+        double loss = Double.NaN;
+        double accuracy = Double.NaN;
+        double gradNorm = Double.NaN;
+        final Map<Integer, Double> decayByLayer = new TreeMap<>();
+        final Map<Integer, Integer> horizonByLayer = new TreeMap<>();
+        final Set<String> active = new TreeSet<>();
+        final Set<AlertType> everFired = EnumSet.noneOf(AlertType.class);
+
+        double minDecay() {
+            return decayByLayer.values().stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+        }
+
+        int minHorizon() {
+            return horizonByLayer.values().stream().mapToInt(Integer::intValue).min().orElse(0);
+        }
+
+        String alertText() {
+            String now = active.isEmpty() ? "healthy" : String.join(",", active);
+            if (everFired.isEmpty()) {
+                return now;
+            }
+            return now + " / " + everFired.stream().map(Enum::name).reduce((a, b) -> a + "," + b).orElse("");
+        }
+    }
+}
