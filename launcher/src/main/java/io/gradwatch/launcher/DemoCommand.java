@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
  * The demo: the stack plus five runs side by side on the long-dependency task, a live summary,
  * and at the end a verdict per run against what the seeds predict.
  */
-@Command(name = "demo", description = {
+@Command(name = "demo", mixinStandardHelpOptions = true, description = {
     "Start the local stack and train five runs side by side on the long-dependency task (T=50):",
     "a vanilla tanh RNN, an LSTM, a GRU, an exploding-init RNN and a dead-ReLU RNN.",
     "Prints a live summary, then a verdict per run. Exit 0 when every run behaved as predicted."})

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** Stops a stack started by {@code up} or {@code demo} in another terminal. */
-@Command(name = "down", description = "Stop the local stack running on --port-base (default 9092).")
+@Command(name = "down", mixinStandardHelpOptions = true, description = "Stop the local stack running on --port-base (default 9092).")
 final class DownCommand implements Callable<Integer> {
     @Mixin
     StackOptions options;

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** Lists the runs on a stack with their health and alerts. */
-@Command(name = "status", description = "List runs and their alerts on the local stack.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "List runs and their alerts on the local stack.")
 final class StatusCommand implements Callable<Integer> {
     @Mixin
     StackOptions options;

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** Starts the stack without the demo and keeps it up until Ctrl-C or {@code ./gradwatch down}. */
-@Command(name = "up", description = "Start the local stack (no demo runs) until Ctrl-C or './gradwatch down'.")
+@Command(name = "up", mixinStandardHelpOptions = true, description = "Start the local stack (no demo runs) until Ctrl-C or './gradwatch down'.")
 final class UpCommand implements Callable<Integer> {
     @Mixin
     StackOptions options;

@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code ./gradwatch replay FILE}: NDJSON gradient records to Kafka, and {@code --from-kafka} back. */
-@Command(name = "replay", description = {
+@Command(name = "replay", mixinStandardHelpOptions = true, description = {
     "Publish gradient records from an NDJSON file (one record per line, format in docs/replay.md) to Kafka,",
     "so captured gradients or hand-made ones can be fed to the monitor without a trainer.",
     "Bad lines are reported with their line number; good lines are still sent.",
