@@ -1,0 +1,51 @@
+package io.gradwatch.trainer;
+
+import io.gradwatch.protocol.v1.DType;
+import io.gradwatch.trainer.nn.Activation;
+import io.gradwatch.trainer.nn.CellKind;
+import io.gradwatch.trainer.nn.Init;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Everything one training job is: model, task, optimisation, publishing and checkpoints. Built
+ * once from a preset and command-line flags, validated, then read by the training loop.
+ */
+public record TrainingSpec(
+        String runId,
+        Model model,
+        Task task,
+        Optimization optimization,
+        Publishing publishing,
+        Checkpointing checkpointing,
+        long steps,
+        long seed,
+        double maxStepsPerSecond,
+        Duration progressEvery) {
+
+    /** Network shape and initialisation. */
+    public record Model(CellKind cell, Activation activation, int hidden, int layers, Init init, double initGain) {
+    }
+
+    /** What the network learns. */
+    public record Task(TaskKind kind, int seqLen, int batch, int vocab, Path dataFile) {
+    }
+
+    /** How it learns. */
+    public record Optimization(OptimizerKind optimizer, double learningRate, double momentum, double clipNorm,
+                               double clipValue, int tbpttK1, int tbpttK2) {
+    }
+
+    /** What is published, how often, how encoded. */
+    public record Publishing(boolean kafka, int every, DType dtype, boolean activations, boolean preactGrads,
+                             int queueSteps) {
+    }
+
+    /** Where checkpoints go and how often; {@code resumeFrom} continues a run. */
+    public record Checkpointing(Path directory, long every, Path resumeFrom) {
+    }
+
+    public enum TaskKind { LONG_DEPENDENCY, ADDING, SENTIMENT, FILE }
+
+    public enum OptimizerKind { SGD, MOMENTUM, RMSPROP, ADAM }
+}

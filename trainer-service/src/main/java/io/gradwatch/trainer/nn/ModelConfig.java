@@ -1,0 +1,22 @@
+package io.gradwatch.trainer.nn;
+
+/**
+ * The shape of a network.
+ *
+ * @param activation the nonlinearity of RNN and MLP layers (LSTM and GRU have their own gates)
+ * @param inputSize features per timestep
+ * @param layers stacked recurrent layers, or the depth of an MLP
+ * @param outputs classes, or regression width
+ */
+public record ModelConfig(CellKind cell, Activation activation, int inputSize, int hidden, int layers, int outputs,
+                          Init init, double initGain) {
+    public ModelConfig {
+        if (inputSize < 1 || hidden < 1 || layers < 1 || outputs < 1) {
+            throw new IllegalArgumentException("input, hidden, layers and outputs must be >= 1: " + inputSize + ", "
+                    + hidden + ", " + layers + ", " + outputs);
+        }
+        if (!(initGain > 0)) {
+            throw new IllegalArgumentException("init gain must be > 0, got " + initGain);
+        }
+    }
+}
