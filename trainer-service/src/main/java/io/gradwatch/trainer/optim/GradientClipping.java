@@ -1,0 +1,64 @@
+package io.gradwatch.trainer.optim;
+
+import io.gradwatch.trainer.nn.Parameter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Gradient clipping as torch.nn.utils does it, and the norms the trainer reports. */
+public final class GradientClipping {
+    private GradientClipping() {
+    }
+
+    /** The L2 norm of all gradients together. */
+    public static double globalNorm(List<Parameter> parameters) {
+        double sum = 0;
+        for (Parameter p : parameters) {
+            for (double g : p.grad()) {
+                sum += g * g;
+            }
+        }
+        return Math.sqrt(sum);
+    }
+
+    /** Each parameter's gradient L2 norm, by name, in parameter order. */
+    public static Map<String, Double> parameterNorms(List<Parameter> parameters) {
+        Map<String, Double> norms = new LinkedHashMap<>();
+        for (Parameter p : parameters) {
+            double sum = 0;
+            for (double g : p.grad()) {
+                sum += g * g;
+            }
+            norms.put(p.name(), Math.sqrt(sum));
+        }
+        return norms;
+    }
+
+    /**
+     * clip_grad_norm_: if the global norm exceeds {@code maxNorm}, scales every gradient by
+     * maxNorm / (norm + 1e-6). Returns the norm before clipping.
+     */
+    public static double clipByNorm(List<Parameter> parameters, double maxNorm) {
+        double norm = globalNorm(parameters);
+        double coefficient = maxNorm / (norm + 1e-6);
+        if (coefficient < 1) {
+            for (Parameter p : parameters) {
+                double[] grad = p.grad();
+                for (int i = 0; i < grad.length; i++) {
+                    grad[i] *= coefficient;
+                }
+            }
+        }
+        return norm;
+    }
+
+    /** clip_grad_value_: clamps every gradient entry to [-clipValue, clipValue]. */
+    public static void clipByValue(List<Parameter> parameters, double clipValue) {
+        for (Parameter p : parameters) {
+            double[] grad = p.grad();
+            for (int i = 0; i < grad.length; i++) {
+                grad[i] = Math.max(-clipValue, Math.min(clipValue, grad[i]));
+            }
+        }
+    }
+}
