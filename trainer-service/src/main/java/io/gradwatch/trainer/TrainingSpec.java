@@ -24,7 +24,8 @@ public record TrainingSpec(
         Duration progressEvery) {
 
     /** Network shape and initialisation. */
-    public record Model(CellKind cell, Activation activation, int hidden, int layers, Init init, double initGain) {
+    public record Model(CellKind cell, Activation activation, int hidden, int layers, Init init, double initGain,
+                        double gateBias) {
     }
 
     /** What the network learns. */

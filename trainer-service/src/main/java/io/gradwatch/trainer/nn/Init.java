@@ -27,6 +27,12 @@ public enum Init {
         if (network instanceof SequenceModel model) {
             for (RecurrentLayer layer : model.layers()) {
                 scheme.initializeRecurrent(layer, rng, gain);
+                if (config.gateBias() != 0 && config.cell() != CellKind.RNN) {
+                    // LSTM gates i,f,g,o and GRU gates r,z,n: the remembering gate is block 1 in both.
+                    int hidden = layer.hidden();
+                    java.util.Arrays.fill(layer.biasIh.value(), hidden, 2 * hidden, config.gateBias());
+                    java.util.Arrays.fill(layer.biasHh.value(), hidden, 2 * hidden, 0.0);
+                }
             }
         } else if (network instanceof MlpModel mlp) {
             for (int k = 0; k < mlp.weights().size(); k++) {

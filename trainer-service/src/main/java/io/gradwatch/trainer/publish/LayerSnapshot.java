@@ -34,6 +34,36 @@ public record LayerSnapshot(int layer, int seqLen, int batch, int hidden, CellTy
         return result;
     }
 
+    /** g_t = ||dL/dh_t||_F over the batch, for t = 0..seqLen-1. */
+    public double[] timestepNorms() {
+        double[] norms = new double[seqLen];
+        int width = batch * hidden;
+        for (int t = 0; t < seqLen; t++) {
+            double sum = 0;
+            for (int i = t * width; i < (t + 1) * width; i++) {
+                sum += (double) hiddenGrads[i] * hiddenGrads[i];
+            }
+            norms[t] = Math.sqrt(sum);
+        }
+        return norms;
+    }
+
+    /** Share of hidden units whose activation is exactly 0 for every sample and timestep; NaN without activations. */
+    public double deadFraction() {
+        if (activations == null) {
+            return Double.NaN;
+        }
+        int dead = 0;
+        for (int j = 0; j < hidden; j++) {
+            boolean alive = false;
+            for (int row = 0; row < seqLen * batch && !alive; row++) {
+                alive = activations[row * hidden + j] != 0f;
+            }
+            dead += alive ? 0 : 1;
+        }
+        return dead / (double) hidden;
+    }
+
     /** Records this layer yields per step: one per timestep and published kind. */
     public int recordCount() {
         int kinds = 1 + (activations != null ? 1 : 0) + (preactGrads != null ? 1 : 0);

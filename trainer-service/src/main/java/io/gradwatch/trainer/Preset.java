@@ -1,0 +1,98 @@
+package io.gradwatch.trainer;
+
+import io.gradwatch.trainer.nn.Activation;
+import io.gradwatch.trainer.nn.CellKind;
+import io.gradwatch.trainer.nn.Init;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The seeds' scenarios as ready-made settings; any flag given on the command line wins over the
+ * preset. All use the long-dependency task unless told otherwise.
+ */
+public enum Preset {
+    /** A tanh RNN with PyTorch's default init and plain SGD: the gradient decays geometrically, the first token is never learned. */
+    VANISHING_RNN(CellKind.RNN, Activation.TANH, Init.DEFAULT, 1.0, 0, "sgd", 0.1, 0, "tanh RNN, default init: vanishing gradients"),
+    /** LSTM with its forget gate opened (bias 3): the cell state carries the gradient across the sequence. */
+    LSTM(CellKind.LSTM, Activation.TANH, Init.DEFAULT, 1.0, 3.0, "adam", 3e-3, 0, "LSTM: learns the long dependency"),
+    /** GRU with its update gate biased to keep state (3): the gradient gets through. */
+    GRU(CellKind.GRU, Activation.TANH, Init.DEFAULT, 1.0, 3.0, "adam", 3e-3, 0, "GRU: learns the long dependency"),
+    /** A ReLU RNN whose recurrent weights are an orthogonal matrix scaled by 2: gradients grow by orders of magnitude. */
+    EXPLODING_INIT(CellKind.RNN, Activation.RELU, Init.SCALED, 2.0, 0, "sgd", 1e-2, 0, "ReLU RNN, W_hh x2: exploding gradients"),
+    /** The exploding preset with the fix: the global gradient norm clipped to 1. */
+    CLIPPED(CellKind.RNN, Activation.RELU, Init.SCALED, 2.0, 0, "sgd", 1e-2, 1.0, "exploding init, clipped to norm 1"),
+    /** A ReLU RNN driven by too large a learning rate (Adam, 0.1): most units end up dead (output 0, no gradient). */
+    DEAD_RELU(CellKind.RNN, Activation.RELU, Init.HE, 1.0, 0, "adam", 0.1, 0, "ReLU RNN, learning rate 0.1: dying ReLUs"),
+    /** The dead-relu preset with leaky ReLU, and the global norm clipped to 1 so the large rate cannot explode it: no unit can die. */
+    LEAKY_RELU(CellKind.RNN, Activation.LEAKY_RELU, Init.HE, 1.0, 0, "adam", 0.1, 1.0, "leaky ReLU (and clipping): no dead units");
+
+    private final CellKind cell;
+    private final Activation activation;
+    private final Init init;
+    private final double initGain;
+    private final double gateBias;
+    private final String optimizer;
+    private final double learningRate;
+    private final double clipNorm;
+    private final String description;
+
+    Preset(CellKind cell, Activation activation, Init init, double initGain, double gateBias, String optimizer,
+           double learningRate, double clipNorm, String description) {
+        this.gateBias = gateBias;
+        this.cell = cell;
+        this.activation = activation;
+        this.init = init;
+        this.initGain = initGain;
+        this.optimizer = optimizer;
+        this.learningRate = learningRate;
+        this.clipNorm = clipNorm;
+        this.description = description;
+    }
+
+    /** The preset's command-line name, e.g. {@code vanishing-rnn}. */
+    public String cliName() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    public String description() {
+        return description;
+    }
+
+    public CellKind cellKind() {
+        return cell;
+    }
+
+    public Activation activationFunction() {
+        return activation;
+    }
+
+    public Init initScheme() {
+        return init;
+    }
+
+    public double gain() {
+        return initGain;
+    }
+
+    public double gateBias() {
+        return gateBias;
+    }
+
+    public String optimizerName() {
+        return optimizer;
+    }
+
+    public double rate() {
+        return learningRate;
+    }
+
+    public double clip() {
+        return clipNorm;
+    }
+
+    public static Preset fromCliName(String name) {
+        return Arrays.stream(values()).filter(p -> p.cliName().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown preset '" + name + "'; presets: "
+                        + String.join(", ", Arrays.stream(values()).map(Preset::cliName).toList())));
+    }
+}

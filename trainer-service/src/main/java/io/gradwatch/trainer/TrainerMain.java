@@ -1,0 +1,35 @@
+package io.gradwatch.trainer;
+
+import io.gradwatch.common.config.ConfigException;
+import io.gradwatch.trainer.cli.TrainCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The trainer's command line: {@code gradwatch train ...}. */
+@Command(name = "gradwatch", mixinStandardHelpOptions = true, subcommands = TrainCommand.class,
+        description = "gradwatch trainer: trains recurrent networks and publishes their gradients.")
+public final class TrainerMain implements Runnable {
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the command line; bad input gives one line on stderr and exit code 2, not a stack trace. */
+    public static int execute(String... args) {
+        CommandLine commandLine = new CommandLine(new TrainerMain());
+        commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> {
+            boolean userError = exception instanceof IllegalArgumentException || exception instanceof ConfigException;
+            line.getErr().println("gradwatch train: " + exception.getMessage());
+            if (!userError) {
+                exception.printStackTrace(line.getErr());
+            }
+            return userError ? 2 : 1;
+        });
+        return commandLine.execute(args);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+}

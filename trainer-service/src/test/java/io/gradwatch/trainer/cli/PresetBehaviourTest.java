@@ -1,0 +1,124 @@
+package io.gradwatch.trainer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradwatch.common.config.Settings;
+import io.gradwatch.trainer.Preset;
+import io.gradwatch.trainer.TrainingRun;
+import io.gradwatch.trainer.TrainingSetup;
+import io.gradwatch.trainer.TrainingSpec;
+import io.gradwatch.trainer.publish.GradientPublisher;
+import io.gradwatch.trainer.publish.LayerSnapshot;
+import io.gradwatch.trainer.publish.PublishStats;
+import io.gradwatch.trainer.publish.StepSnapshot;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * The presets reproduce the seeds on the long-dependency task at T = 50 (seed 1, deterministic):
+ * vanishing in a tanh RNN, learning in LSTM and GRU, explosion and its fix by clipping, dying
+ * ReLUs and leaky ReLU's cure.
+ */
+class PresetBehaviourTest {
+
+    @Test
+    void tanhRnnStaysAtChanceWithTheGradientVanishingAcrossTime() {
+        Observed run = train("vanishing-rnn", 600);
+        assertThat(run.outcome.accuracy()).isLessThan(0.65);
+        assertThat(run.lastDecayRatio()).isLessThan(1e-3);
+    }
+
+    @Test
+    void lstmLearnsTheLongDependency() {
+        Observed run = train("lstm", 400);
+        assertThat(run.outcome.accuracy()).isGreaterThan(0.95);
+    }
+
+    @Test
+    void gruLearnsTheLongDependency() {
+        Observed run = train("gru", 400);
+        assertThat(run.outcome.accuracy()).isGreaterThan(0.95);
+        assertThat(run.lastDecayRatio()).isGreaterThan(1e-3);
+    }
+
+    @Test
+    void explodingInitGrowsTheGradientByOrdersOfMagnitudeAndClippingBoundsIt() {
+        Observed exploding = train("exploding-init", 120);
+        double first = exploding.gradNorms.get(0);
+        double largest = exploding.gradNorms.stream().mapToDouble(Double::doubleValue)
+                .map(n -> Double.isFinite(n) ? n : Double.POSITIVE_INFINITY).max().orElseThrow();
+        assertThat(largest / first).isGreaterThan(1e3);
+        assertThat(exploding.firstDecayRatio()).as("g_0 / g_{T-1}: the gradient grows going back in time")
+                .isGreaterThan(1e3);
+
+        Observed clipped = train("clipped", 300);
+        assertThat(clipped.clippedNorms).allSatisfy(n -> assertThat(n).isFinite().isLessThanOrEqualTo(1.0 + 1e-9));
+        assertThat(clipped.outcome.loss()).isFinite();
+    }
+
+    @Test
+    void tooLargeALearningRateKillsMostReluUnitsButNoLeakyOnes() {
+        assertThat(train("dead-relu", 300).lastDeadFraction()).isGreaterThan(0.5);
+        assertThat(train("leaky-relu", 300).lastDeadFraction()).isZero();
+    }
+
+    private static Observed train(String preset, long steps) {
+        TrainCommand command = new TrainCommand();
+        new CommandLine(command).parseArgs("--preset", preset, "--run-id", preset, "--steps", Long.toString(steps),
+                "--publish-every", "10", "--no-kafka");
+        TrainingSpec spec = command.spec(Preset.fromCliName(preset), Settings.load(Map.of(), null, Map.of(), Map.of()));
+        try {
+            TrainingSetup setup = TrainingSetup.of(spec, 1);
+            Observed observed = new Observed();
+            observed.outcome = new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), observed,
+                    List::of, line -> { }, 0, setup.rng()).run();
+            return observed;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Keeps what each published step showed. */
+    private static final class Observed implements GradientPublisher {
+        final List<Double> decayRatios = new ArrayList<>();
+        final List<Double> deadFractions = new ArrayList<>();
+        final List<Double> gradNorms = new ArrayList<>();
+        final List<Double> clippedNorms = new ArrayList<>();
+        TrainingRun.Outcome outcome;
+
+        @Override
+        public boolean offer(StepSnapshot snapshot) {
+            LayerSnapshot layer = snapshot.layers().get(0);
+            double[] norms = layer.timestepNorms();
+            decayRatios.add(norms[0] / norms[norms.length - 1]);
+            deadFractions.add(layer.deadFraction());
+            gradNorms.add(snapshot.stepRecord().getGradNorm());
+            clippedNorms.add(snapshot.stepRecord().getGradNormClipped());
+            return true;
+        }
+
+        double firstDecayRatio() {
+            return decayRatios.get(0);
+        }
+
+        double lastDecayRatio() {
+            return decayRatios.get(decayRatios.size() - 1);
+        }
+
+        double lastDeadFraction() {
+            return deadFractions.get(deadFractions.size() - 1);
+        }
+
+        @Override
+        public PublishStats stats() {
+            return new PublishStats(0, 0, 0, 0);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
