@@ -1,0 +1,85 @@
+package io.gradwatch.trainer.bench;
+
+import io.gradwatch.trainer.nn.Activation;
+import io.gradwatch.trainer.nn.CellKind;
+import io.gradwatch.trainer.nn.Init;
+import io.gradwatch.trainer.nn.ModelConfig;
+import io.gradwatch.trainer.nn.Network;
+import io.gradwatch.trainer.nn.Tbptt;
+import io.gradwatch.trainer.tasks.Batch;
+import io.gradwatch.trainer.tasks.Targets;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+
+/**
+ * One LSTM training step, forward and full BPTT backward (batch 32, hidden 128, input 128,
+ * T 100, one layer), in double precision. Run it with
+ * {@code ./mvnw -q -pl trainer-service test-compile exec:exec}; it prints ms/step and GFLOP/s.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class LstmStepBenchmark {
+    static final int T = 100;
+    static final int B = 32;
+    static final int H = 128;
+    static final int IN = 128;
+    /**
+     * The matrix products of a step, 2 flops per multiply-add: forward x W_ih^T and h W_hh^T,
+     * backward dW_ih, dW_hh and dh_{t-1} = dz W_hh (no dx for the first layer): T B 4H 2 (2 IN + 3 H).
+     */
+    static final double FLOPS_PER_STEP = (double) T * B * 4 * H * 2 * (2 * IN + 3 * H);
+
+    private Network network;
+    private Batch batch;
+    private final Tbptt full = Tbptt.full(T);
+
+    @Setup
+    public void setUp() {
+        SplittableRandom rng = new SplittableRandom(1);
+        network = Network.create(new ModelConfig(CellKind.LSTM, Activation.TANH, IN, H, 1, 2, Init.DEFAULT, 1.0), rng);
+        double[] inputs = new double[T * B * IN];
+        for (int i = 0; i < inputs.length; i++) {
+            inputs[i] = rng.nextGaussian();
+        }
+        int[] labels = new int[B];
+        for (int b = 0; b < B; b++) {
+            labels[b] = rng.nextInt(2);
+        }
+        batch = new Batch(T, B, IN, inputs, new Targets.Classes(labels, 2, false));
+    }
+
+    @Benchmark
+    public double trainingStep() {
+        return network.forwardBackward(batch, full).loss();
+    }
+
+    public static void main(String[] args) throws RunnerException {
+        var options = new OptionsBuilder().include(LstmStepBenchmark.class.getSimpleName()).build();
+        for (RunResult result : new Runner(options).run()) {
+            double millis = result.getPrimaryResult().getScore();
+            double error = result.getPrimaryResult().getScoreError();
+            System.out.printf(Locale.ROOT, "LSTM step (B=%d, H=%d, IN=%d, T=%d, fwd+bwd, double): %.2f +- %.2f ms, "
+                    + "%.2f GFLOP/s (%.2e flop/step)%n", B, H, IN, T, millis, error,
+                    FLOPS_PER_STEP / (millis / 1e3) / 1e9, FLOPS_PER_STEP);
+        }
+    }
+}
