@@ -177,7 +177,7 @@ public final class StepState {
         byte[] alive = aliveUnits.toByteArray();
         byte[] grads = gradients.toByteArray();
         byte[] acts = activations.toByteArray();
-        ByteBuffer buffer = ByteBuffer.allocate(4 * 6 + 8 * 5 + seqLen * 24 + alive.length + grads.length + acts.length);
+        ByteBuffer buffer = ByteBuffer.allocate(4 * 7 + 8 * 5 + seqLen * 24 + alive.length + grads.length + acts.length);
         buffer.putInt(seqLen).putInt(cell.getNumber()).putInt(activation.getNumber()).putInt(hidden)
                 .putLong(firstSeenMs).putLong(saturated).putLong(activationValues).putLong(nonFinite)
                 .putLong(eventTimeMs);
