@@ -12,6 +12,7 @@ public final class Baseline {
     private int count;
     private long lastStep = -1;
     private long lastSeenMs;
+    private boolean publishesActivations;
 
     public Baseline(int window) {
         recent = new double[window];
@@ -48,9 +49,19 @@ public final class Baseline {
         return lastSeenMs;
     }
 
+    /** Whether this layer's publisher sends ACTIVATION tensors, so a step waits for them. */
+    public boolean publishesActivations() {
+        return publishesActivations;
+    }
+
+    public void markPublishesActivations() {
+        publishesActivations = true;
+    }
+
     public byte[] toBytes() {
-        ByteBuffer buffer = ByteBuffer.allocate(4 + 4 + 8 + 8 + 8 * recent.length);
-        buffer.putInt(recent.length).putInt(count).putLong(lastStep).putLong(lastSeenMs);
+        ByteBuffer buffer = ByteBuffer.allocate(4 + 4 + 8 + 8 + 1 + 8 * recent.length);
+        buffer.putInt(recent.length).putInt(count).putLong(lastStep).putLong(lastSeenMs)
+                .put((byte) (publishesActivations ? 1 : 0));
         for (double value : recent) {
             buffer.putDouble(value);
         }
@@ -63,6 +74,7 @@ public final class Baseline {
         baseline.count = buffer.getInt();
         baseline.lastStep = buffer.getLong();
         baseline.lastSeenMs = buffer.getLong();
+        baseline.publishesActivations = buffer.get() == 1;
         for (int i = 0; i < baseline.recent.length; i++) {
             baseline.recent[i] = buffer.getDouble();
         }

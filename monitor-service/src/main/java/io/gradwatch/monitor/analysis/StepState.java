@@ -117,7 +117,17 @@ public final class StepState {
 
     /** All HIDDEN_GRAD timesteps arrived, and all ACTIVATION timesteps too if any came. */
     public boolean isComplete() {
-        return gradients.cardinality() == seqLen && (activations.isEmpty() || activations.cardinality() == seqLen);
+        return isComplete(false);
+    }
+
+    /**
+     * All HIDDEN_GRAD timesteps arrived, and all ACTIVATION timesteps too if any came or the
+     * publisher is known to send them.
+     */
+    public boolean isComplete(boolean expectActivations) {
+        boolean activationsDone = activations.cardinality() == seqLen
+                || (activations.isEmpty() && !expectActivations);
+        return gradients.cardinality() == seqLen && activationsDone;
     }
 
     public int seqLen() {

@@ -1,0 +1,65 @@
+package io.gradwatch.monitor;
+
+import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.http.HttpSettings;
+import io.gradwatch.monitor.analysis.Thresholds;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Everything monitor-service reads from its settings, built once at start. Every key, default and
+ * reason is in docs/signals.md and docs/configuration.md.
+ */
+public record MonitorConfig(String applicationId, Thresholds thresholds, Duration grace, Duration runRetention,
+                            boolean closedLoop, double closedLoopClipNorm, Duration punctuateEvery,
+                            Properties kafka, HttpSettings http) {
+
+    public static Map<String, String> defaults() {
+        Map<String, String> defaults = new LinkedHashMap<>();
+        Thresholds th = Thresholds.DEFAULTS;
+        defaults.put("monitor.application-id", "gradwatch-monitor");
+        defaults.put("monitor.vanishing.step-factor", Double.toString(th.vanishingStepFactor()));
+        defaults.put("monitor.vanishing.norm-floor", Double.toString(th.vanishingNormFloor()));
+        defaults.put("monitor.exploding.step-factor", Double.toString(th.explodingStepFactor()));
+        defaults.put("monitor.exploding.norm-ceiling", Double.toString(th.explodingNormCeiling()));
+        defaults.put("monitor.exploding.spike-factor", Double.toString(th.spikeFactor()));
+        defaults.put("monitor.exploding.spike-min-history", Integer.toString(th.spikeMinHistory()));
+        defaults.put("monitor.baseline.window", Integer.toString(th.baselineWindow()));
+        defaults.put("monitor.dead-relu.fraction", Double.toString(th.deadReluFraction()));
+        defaults.put("monitor.saturation.fraction", Double.toString(th.saturationFraction()));
+        defaults.put("monitor.saturation.margin", Double.toString(th.saturationMargin()));
+        defaults.put("monitor.alert.fire-after", Integer.toString(th.fireAfter()));
+        defaults.put("monitor.alert.resolve-after", Integer.toString(th.resolveAfter()));
+        defaults.put("monitor.grace", "30s");
+        defaults.put("monitor.run-retention", "1h");
+        defaults.put("monitor.closed-loop", "false");
+        defaults.put("monitor.closed-loop.clip-norm", "1.0");
+        defaults.put("monitor.punctuate-every", "1s");
+        defaults.put("kafka.bootstrap.servers", "127.0.0.1:9092");
+        defaults.put("kafka.processing.guarantee", "exactly_once_v2");
+        defaults.putAll(HttpSettings.defaults(8081));
+        return defaults;
+    }
+
+    public static MonitorConfig from(Settings settings) {
+        Thresholds thresholds = new Thresholds(
+                settings.decimalWithin("monitor.vanishing.step-factor", 1e-9, 0.999999),
+                settings.decimalWithin("monitor.vanishing.norm-floor", 0, Double.MAX_VALUE),
+                settings.decimalWithin("monitor.exploding.step-factor", 1.000001, 1e9),
+                settings.decimalWithin("monitor.exploding.norm-ceiling", 0, Double.MAX_VALUE),
+                settings.decimalWithin("monitor.exploding.spike-factor", 1, 1e12),
+                settings.integerWithin("monitor.exploding.spike-min-history", 1, 10_000),
+                settings.integerWithin("monitor.baseline.window", 1, 10_000),
+                settings.decimalWithin("monitor.dead-relu.fraction", 0, 1),
+                settings.decimalWithin("monitor.saturation.fraction", 0, 1),
+                settings.decimalWithin("monitor.saturation.margin", 0, 0.5),
+                settings.integerWithin("monitor.alert.fire-after", 1, 10_000),
+                settings.integerWithin("monitor.alert.resolve-after", 1, 10_000));
+        return new MonitorConfig(settings.string("monitor.application-id"), thresholds,
+                settings.duration("monitor.grace"), settings.duration("monitor.run-retention"),
+                settings.bool("monitor.closed-loop"), settings.decimalWithin("monitor.closed-loop.clip-norm", 1e-9, 1e9),
+                settings.duration("monitor.punctuate-every"), settings.kafkaProperties(), HttpSettings.from(settings));
+    }
+}

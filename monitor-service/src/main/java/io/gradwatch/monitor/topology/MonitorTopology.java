@@ -1,0 +1,91 @@
+package io.gradwatch.monitor.topology;
+
+import com.google.protobuf.MessageLite;
+import io.gradwatch.monitor.MonitorConfig;
+import io.gradwatch.protocol.GradwatchSerdes;
+import io.gradwatch.protocol.Topics;
+import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.ControlCommand;
+import io.gradwatch.protocol.v1.LayerHealth;
+import io.gradwatch.protocol.v1.StepRecord;
+import io.gradwatch.protocol.v1.TensorRecord;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The gradient-health dataflow, top to bottom like the design sketch:
+ * <pre>
+ * gradwatch.steps     --> track-runs (runs store)
+ * gradwatch.gradients --> analyse-layers (partial-steps, baselines, alert-states, latest-health, runs)
+ *                           +--> gradwatch.health   (LayerHealth)
+ *                           +--> gradwatch.alerts   (AlertEvent: FIRING, RESOLVED, ACTION_TAKEN)
+ *                           +--> gradwatch.control  (ControlCommand, closed loop only)
+ * undecodable or unprocessable records --> gradwatch.dlq (Kafka Streams' exception handlers)
+ * </pre>
+ * Both inputs are keyed by run id, so one run's records meet in one task: no repartitioning.
+ */
+public final class MonitorTopology {
+    public static final String PARTIAL_STORE = "partial-steps";
+    public static final String BASELINE_STORE = "baselines";
+    public static final String ALERT_STORE = "alert-states";
+    public static final String LATEST_STORE = "latest-health";
+    public static final String RUNS_STORE = "runs";
+
+    private MonitorTopology() {
+    }
+
+    public static Topology build(MonitorConfig config, MonitorEvents events) {
+        StreamsBuilder builder = new StreamsBuilder();
+        describe(builder, config, events);
+        return builder.build();
+    }
+
+    static void describe(StreamsBuilder builder, MonitorConfig config, MonitorEvents events) {
+        for (String store : new String[] {PARTIAL_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE}) {
+            builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store), Serdes.String(),
+                    Serdes.ByteArray()));
+        }
+        builder.stream(Topics.STEPS, Consumed.with(Serdes.String(), GradwatchSerdes.stepRecord())
+                        .withName("steps-source"))
+                .process(RunTracker::new, Named.as("track-runs"), RUNS_STORE);
+
+        KStream<String, MessageLite> results = builder
+                .stream(Topics.GRADIENTS, Consumed.with(Serdes.String(), GradwatchSerdes.tensorRecord())
+                        .withName("gradients-source"))
+                .process(() -> new HealthProcessor(config, events), Named.as("analyse-layers"), PARTIAL_STORE,
+                        BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE);
+        results.filter((run, value) -> value instanceof LayerHealth, Named.as("only-health"))
+                .mapValues(value -> (LayerHealth) value, Named.as("as-health"))
+                .to(Topics.HEALTH, Produced.with(Serdes.String(), GradwatchSerdes.layerHealth()).withName("health-sink"));
+        results.filter((run, value) -> value instanceof AlertEvent, Named.as("only-alerts"))
+                .mapValues(value -> (AlertEvent) value, Named.as("as-alert"))
+                .to(Topics.ALERTS, Produced.with(Serdes.String(), GradwatchSerdes.alertEvent()).withName("alerts-sink"));
+        results.filter((run, value) -> value instanceof ControlCommand, Named.as("only-commands"))
+                .mapValues(value -> (ControlCommand) value, Named.as("as-command"))
+                .to(Topics.CONTROL, Produced.with(Serdes.String(), GradwatchSerdes.controlCommand())
+                        .withName("control-sink"));
+    }
+
+    /** Kafka Streams settings: exactly-once by default, dead letters routed, user's kafka.* on top. */
+    public static Properties streamsProperties(MonitorConfig config, MonitorEvents events) {
+        Properties properties = new Properties();
+        properties.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+        properties.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        properties.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnDeserialization.class);
+        properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
+        properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
+        properties.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, Integer.toString(8 << 20));
+        properties.put("consumer.max.partition.fetch.bytes", Integer.toString(8 << 20));
+        properties.putAll(config.kafka());
+        properties.put(DeadLetters.EVENTS_CONFIG, events);
+        return properties;
+    }
+}

@@ -1,0 +1,32 @@
+package io.gradwatch.monitor.topology;
+
+import io.gradwatch.protocol.v1.StepRecord;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/** Keeps {@link RunInfo} per run from gradwatch.steps. */
+final class RunTracker implements Processor<String, StepRecord, Void, Void> {
+    private KeyValueStore<String, byte[]> runs;
+    private ProcessorContext<Void, Void> context;
+
+    @Override
+    public void init(ProcessorContext<Void, Void> context) {
+        this.context = context;
+        this.runs = context.getStateStore(MonitorTopology.RUNS_STORE);
+    }
+
+    @Override
+    public void process(Record<String, StepRecord> record) {
+        StepRecord step = record.value();
+        String runId = step.getRunId();
+        byte[] known = runs.get(runId);
+        RunInfo previous = known == null ? null : RunInfo.fromBytes(known);
+        boolean closedLoop = step.hasMetadata()
+                ? "true".equals(step.getMetadata().getLabelsOrDefault(RunInfo.CLOSED_LOOP_LABEL, "false"))
+                : previous != null && previous.closedLoop();
+        long lastStep = Math.max(step.getStep(), previous == null ? -1 : previous.lastStep());
+        runs.put(runId, new RunInfo(context.currentSystemTimeMs(), lastStep, closedLoop).toBytes());
+    }
+}

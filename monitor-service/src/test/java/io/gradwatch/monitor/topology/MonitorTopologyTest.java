@@ -1,0 +1,278 @@
+package io.gradwatch.monitor.topology;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradwatch.common.config.Settings;
+import io.gradwatch.monitor.MonitorConfig;
+import io.gradwatch.protocol.GradwatchSerdes;
+import io.gradwatch.protocol.TensorRecords;
+import io.gradwatch.protocol.Topics;
+import io.gradwatch.protocol.v1.ActivationFunction;
+import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.AlertState;
+import io.gradwatch.protocol.v1.AlertType;
+import io.gradwatch.protocol.v1.CellType;
+import io.gradwatch.protocol.v1.ControlCommand;
+import io.gradwatch.protocol.v1.DType;
+import io.gradwatch.protocol.v1.LayerHealth;
+import io.gradwatch.protocol.v1.RunMetadata;
+import io.gradwatch.protocol.v1.StepRecord;
+import io.gradwatch.protocol.v1.TensorKind;
+import io.gradwatch.protocol.v1.TensorRecord;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MonitorTopologyTest {
+    private static final int T = 5;
+    private final List<String> deadLetters = new ArrayList<>();
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, TensorRecord> gradients;
+    private TestInputTopic<String, byte[]> rawGradients;
+    private TestInputTopic<String, StepRecord> steps;
+    private TestOutputTopic<String, LayerHealth> health;
+    private TestOutputTopic<String, AlertEvent> alerts;
+    private TestOutputTopic<String, ControlCommand> control;
+    private TestOutputTopic<byte[], byte[]> dlq;
+
+    private void start(Map<String, String> overrides) {
+        Map<String, String> all = new HashMap<>(overrides);
+        all.putIfAbsent("monitor.grace", "10s");
+        MonitorConfig config = MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), all));
+        MonitorEvents events = new MonitorEvents() {
+            @Override
+            public void deadLetter(String reason) {
+                deadLetters.add(reason);
+            }
+        };
+        driver = new TopologyTestDriver(MonitorTopology.build(config, events),
+                MonitorTopology.streamsProperties(config, events), Instant.parse("2026-11-23T00:00:00Z"));
+        gradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(),
+                GradwatchSerdes.tensorRecord().serializer());
+        rawGradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(), new ByteArraySerializer());
+        steps = driver.createInputTopic(Topics.STEPS, new StringSerializer(), GradwatchSerdes.stepRecord().serializer());
+        health = driver.createOutputTopic(Topics.HEALTH, new StringDeserializer(),
+                GradwatchSerdes.layerHealth().deserializer());
+        alerts = driver.createOutputTopic(Topics.ALERTS, new StringDeserializer(),
+                GradwatchSerdes.alertEvent().deserializer());
+        control = driver.createOutputTopic(Topics.CONTROL, new StringDeserializer(),
+                GradwatchSerdes.controlCommand().deserializer());
+        dlq = driver.createOutputTopic(Topics.DLQ, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    @AfterEach
+    void close() {
+        if (driver != null) {
+            driver.close();
+        }
+    }
+
+    @Test
+    void aStepIsAnalysedOnceAllItsTimestepsArrivedInAnyOrder() {
+        start(Map.of());
+        List<TensorRecord> records = step("run-a", 0, 0, geometric(0.9));
+        Collections.reverse(records);
+        for (int i = 0; i < records.size() - 1; i++) {
+            gradients.pipeInput("run-a", records.get(i));
+        }
+        assertThat(health.isEmpty()).isTrue();
+        gradients.pipeInput("run-a", records.get(records.size() - 1));
+        LayerHealth result = health.readValue();
+        assertThat(result.getComplete()).isTrue();
+        assertThat(result.getTimestepNormsList()).hasSize(T);
+        assertThat(result.getDecayRatio()).isCloseTo(Math.pow(0.9, T - 1), org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(result.getFlagsList()).isEmpty();
+        assertThat(health.isEmpty()).isTrue();
+    }
+
+    @Test
+    void duplicatesAndLateRecordsAreNotCountedTwice() {
+        start(Map.of());
+        List<TensorRecord> records = step("run-a", 0, 0, geometric(0.9));
+        gradients.pipeInput("run-a", records.get(0));
+        gradients.pipeInput("run-a", records.get(0));
+        records.subList(1, T).forEach(r -> gradients.pipeInput("run-a", r));
+        gradients.pipeInput("run-a", records.get(2)); // after completion: late
+        assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void anIncompleteStepIsEmittedAsIncompleteAfterTheGraceTime() {
+        start(Map.of("monitor.grace", "10s"));
+        step("run-a", 0, 0, geometric(0.9)).subList(0, 3).forEach(r -> gradients.pipeInput("run-a", r));
+        driver.advanceWallClockTime(Duration.ofSeconds(5));
+        assertThat(health.isEmpty()).isTrue();
+        driver.advanceWallClockTime(Duration.ofSeconds(6));
+        LayerHealth result = health.readValue();
+        assertThat(result.getComplete()).isFalse();
+        assertThat(result.getTimestepsReceived()).isEqualTo(3);
+        assertThat(result.getTimestepNorms(4)).isNaN();
+    }
+
+    @Test
+    void vanishingFiresAfterThreeFlaggedStepsAndResolvesAfterFiveClearOnes() {
+        start(Map.of());
+        for (int s = 0; s < 2; s++) {
+            publish("run-v", s, geometric(0.1));
+        }
+        assertThat(alerts.isEmpty()).isTrue();
+        publish("run-v", 2, geometric(0.1));
+        AlertEvent firing = alerts.readValue();
+        assertThat(firing.getState()).isEqualTo(AlertState.FIRING);
+        assertThat(firing.getType()).isEqualTo(AlertType.VANISHING);
+        assertThat(firing.getStep()).isEqualTo(2);
+        assertThat(firing.getValue()).isLessThan(firing.getThreshold());
+        assertThat(firing.getRemedy()).contains("LSTM or GRU");
+        for (int s = 3; s < 7; s++) {
+            publish("run-v", 2 * s, geometric(0.1)); // flagged again before five clear steps: stays firing
+            publish("run-v", 2 * s + 1, geometric(0.95));
+        }
+        assertThat(alerts.readValuesToList()).isEmpty();
+        // Step 13 was the first clear one of a streak; the fifth is 203.
+        for (int s = 200; s < 205; s++) {
+            publish("run-v", s, geometric(0.95));
+        }
+        AlertEvent resolved = alerts.readValue();
+        assertThat(resolved.getState()).isEqualTo(AlertState.RESOLVED);
+        assertThat(resolved.getStep()).isEqualTo(203);
+        assertThat(alerts.isEmpty()).isTrue();
+    }
+
+    @Test
+    void nonFiniteFiresAtOnceAndTheClosedLoopStopsTheRun() {
+        start(Map.of("monitor.closed-loop", "true"));
+        double[] norms = geometric(0.9);
+        norms[2] = Double.NaN;
+        publish("run-n", 0, norms);
+        List<AlertEvent> events = alerts.readValuesToList();
+        assertThat(events).extracting(AlertEvent::getState).containsExactly(AlertState.FIRING, AlertState.ACTION_TAKEN);
+        assertThat(events.get(0).getType()).isEqualTo(AlertType.NON_FINITE);
+        assertThat(events.get(1).getAction().hasStop()).isTrue();
+        ControlCommand command = control.readValue();
+        assertThat(command.getRunId()).isEqualTo("run-n");
+        assertThat(command.hasStop()).isTrue();
+    }
+
+    @Test
+    void theClosedLoopIsOffUnlessTheRunOptsIn() {
+        start(Map.of());
+        for (int s = 0; s < 3; s++) {
+            publish("run-x", s, geometric(2.0));
+        }
+        assertThat(alerts.readValue().getType()).isEqualTo(AlertType.EXPLODING);
+        assertThat(control.isEmpty()).isTrue();
+
+        steps.pipeInput("run-y", StepRecord.newBuilder().setRunId("run-y").setStep(0).setMetadata(RunMetadata
+                .newBuilder().putLabels(RunInfo.CLOSED_LOOP_LABEL, "true")).build());
+        for (int s = 0; s < 3; s++) {
+            publish("run-y", s, geometric(2.0));
+        }
+        ControlCommand command = control.readValue();
+        assertThat(command.getSetClipNorm().getMaxNorm()).isEqualTo(1.0);
+        assertThat(alerts.readValuesToList()).extracting(AlertEvent::getState)
+                .containsExactly(AlertState.FIRING, AlertState.ACTION_TAKEN);
+    }
+
+    @Test
+    void badRecordsGoToTheDeadLetterQueueWithHeadersAndGoodOnesKeepFlowing() {
+        start(Map.of());
+        TensorRecord good = step("run-a", 0, 0, geometric(0.9)).get(0);
+        rawGradients.pipeInput("run-a", new byte[] {(byte) 0xff, (byte) 0xff, 0x0f});
+        rawGradients.pipeInput("run-a", good.toBuilder().setTimestep(-1).build().toByteArray());
+        rawGradients.pipeInput("run-a", good.toBuilder().setSeqLen(1_000_000_000).build().toByteArray());
+        rawGradients.pipeInput("run-a", good.toBuilder().setShape(0, 1L << 40).build().toByteArray());
+        gradients.pipeInput("run-b", good); // keyed with another run than its own
+        publish("run-a", 0, geometric(0.9));
+
+        // Kafka Streams' handlers saw every bad record, with the reason the protocol names.
+        assertThat(deadLetters).containsExactly("INVALID_WIRE_FORMAT", "TIMESTEP_OUT_OF_RANGE",
+                "TIMESTEP_OUT_OF_RANGE", "TOO_LARGE", "MISSING_FIELD");
+        // TopologyTestDriver forwards the processing handler's dead letters (the real-broker test,
+        // MonitorIT, checks the deserialization ones too): original bytes and headers.
+        List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
+        assertThat(letters).isNotEmpty().allSatisfy(letter -> {
+            assertThat(header(letter, DeadLetters.HEADER_TOPIC)).isEqualTo(Topics.GRADIENTS);
+            assertThat(header(letter, DeadLetters.HEADER_PARTITION)).isEqualTo("0");
+            assertThat(header(letter, DeadLetters.HEADER_OFFSET)).matches("\\d+");
+        });
+        TestRecord<byte[], byte[]> wrongKey = letters.get(letters.size() - 1);
+        assertThat(header(wrongKey, DeadLetters.HEADER_REASON)).isEqualTo("MISSING_FIELD");
+        assertThat(header(wrongKey, DeadLetters.HEADER_ERROR)).contains("differs from run_id");
+        assertThat(wrongKey.value()).isEqualTo(good.toByteArray());
+        assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void deadReluAndSaturationComeFromActivations() {
+        start(Map.of());
+        for (int s = 0; s < 3; s++) {
+            // As the trainer publishes: per timestep the gradient, then the activation.
+            List<TensorRecord> records = new ArrayList<>();
+            List<TensorRecord> grads = step("run-r", s, 0, geometric(0.95));
+            for (int t = 0; t < T; t++) {
+                records.add(grads.get(t));
+                records.add(tensor("run-r", s, 0, t, TensorKind.ACTIVATION, ActivationFunction.RELU,
+                        new float[] {0.3f, 0, 0, 0, 0.1f, 0, 0, 0}));
+            }
+            records.forEach(r -> gradients.pipeInput("run-r", r.toBuilder().setActivation(ActivationFunction.RELU)
+                    .build()));
+        }
+        List<LayerHealth> results = health.readValuesToList();
+        assertThat(results).hasSize(3);
+        assertThat(results.get(2).getDeadFraction()).isEqualTo(0.75);
+        assertThat(alerts.readValue().getType()).isEqualTo(AlertType.DEAD_RELU);
+    }
+
+    private void publish(String run, long step, double[] norms) {
+        step(run, step, 0, norms).forEach(r -> gradients.pipeInput(run, r));
+    }
+
+    private static double[] geometric(double factor) {
+        double[] norms = new double[T];
+        for (int t = 0; t < T; t++) {
+            norms[t] = Math.pow(factor, T - 1 - t);
+        }
+        return norms;
+    }
+
+    /** One HIDDEN_GRAD per timestep, [2, 4] each, whose Frobenius norm is norms[t]. */
+    private static List<TensorRecord> step(String run, long step, int layer, double[] norms) {
+        List<TensorRecord> records = new ArrayList<>();
+        for (int t = 0; t < norms.length; t++) {
+            float value = (float) (norms[t] / Math.sqrt(8));
+            float[] values = new float[8];
+            java.util.Arrays.fill(values, value);
+            records.add(tensor(run, step, layer, t, TensorKind.HIDDEN_GRAD, ActivationFunction.TANH, values));
+        }
+        return records;
+    }
+
+    private static TensorRecord tensor(String run, long step, int layer, int t, TensorKind kind,
+                                       ActivationFunction activation, float[] values) {
+        return TensorRecord.newBuilder().setRunId(run).setStep(step).setLayer(layer).setTimestep(t).setSeqLen(T)
+                .setKind(kind).addShape(2).addShape(4).setDtype(DType.F32).setCell(CellType.RNN)
+                .setActivation(activation).setData(TensorRecords.encode(values, 0, values.length, DType.F32))
+                .setEventTimeMs(1).build();
+    }
+
+    private static String header(TestRecord<byte[], byte[]> record, String name) {
+        return new String(record.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+
+}
