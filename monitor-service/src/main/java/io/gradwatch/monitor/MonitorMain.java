@@ -1,0 +1,125 @@
+package io.gradwatch.monitor;
+
+import io.gradwatch.common.config.ConfigException;
+import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.http.HttpAuth;
+import io.gradwatch.common.http.HttpService;
+import io.gradwatch.common.http.Response;
+import io.gradwatch.monitor.http.HealthQueries;
+import io.gradwatch.monitor.metrics.MonitorMetrics;
+import io.gradwatch.monitor.topology.MonitorTopology;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.HostInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * monitor-service: builds the topology, starts Kafka Streams and the HTTP server (interactive
+ * queries, /metrics, /healthz, /readyz), and closes both on shutdown.
+ * Usage: {@code MonitorMain [--config FILE]}; settings also from GRADWATCH_* variables.
+ */
+public final class MonitorMain {
+    private static final Logger LOG = LoggerFactory.getLogger(MonitorMain.class);
+
+    private MonitorMain() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        MonitorConfig config;
+        Settings settings;
+        try {
+            Path file = args.length == 2 && args[0].equals("--config") ? Path.of(args[1]) : null;
+            if (args.length != 0 && file == null) {
+                throw new ConfigException("usage: monitor-service [--config FILE]");
+            }
+            settings = Settings.fromEnvironment(MonitorConfig.defaults(), file, Map.of());
+            config = MonitorConfig.from(settings);
+        } catch (ConfigException e) {
+            System.err.println("monitor-service: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        LOG.info("monitor-service settings:\n{}", settings.describe());
+        Running running = start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            running.close();
+            stopped.countDown();
+        }, "monitor-shutdown"));
+        stopped.await();
+    }
+
+    /** A started monitor: Kafka Streams and its HTTP server. */
+    public record Running(KafkaStreams streams, HttpService http, PrometheusMeterRegistry registry)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            http.close();
+            streams.close(Duration.ofSeconds(30));
+            registry.close();
+        }
+    }
+
+    /** What this instance sends when it forwards a query to a peer with the same settings. */
+    private static String peerAuthorization(HttpAuth auth) {
+        if (auth instanceof HttpAuth.Basic basic) {
+            return "Basic " + Base64.getEncoder().encodeToString((basic.user() + ":" + basic.password())
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        return auth instanceof HttpAuth.Bearer bearer ? "Bearer " + bearer.token() : null;
+    }
+
+    public static Running start(MonitorConfig config) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        MonitorMetrics events = new MonitorMetrics(registry);
+        HttpService http = new HttpService(config.http());
+        KafkaStreams[] holder = new KafkaStreams[1];
+        HealthQueries[] queries = new HealthQueries[1];
+        http.publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
+                .publicGet("/readyz", request -> holder[0] != null && holder[0].state() == KafkaStreams.State.RUNNING
+                        ? Response.text(200, "text/plain", "ready\n")
+                        : Response.text(503, "text/plain", "not ready: " + (holder[0] == null ? "starting"
+                                : holder[0].state()) + "\n"))
+                .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
+                        registry.scrape()))
+                .get("/runs", request -> Response.json("local".equals(request.queryParam("scope", "all"))
+                        ? queries[0].localRuns() : queries[0].allRuns()))
+                .get("/runs/{runId}/health", request -> Response.json(queries[0].runHealth(request.idParam("runId"))))
+                .start("monitor-http");
+        HostInfo self = new HostInfo(config.http().host(), http.port());
+        Properties properties = MonitorTopology.streamsProperties(config, events);
+        properties.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
+        KafkaStreams streams = new KafkaStreams(MonitorTopology.build(config, events), properties);
+        streams.setUncaughtExceptionHandler(exception -> {
+            LOG.error("stream thread failed; replacing it", exception);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        new KafkaStreamsMetrics(streams).bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmGcMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        queries[0] = new HealthQueries(streams, self, peerAuthorization(config.http().auth()));
+        holder[0] = streams;
+        streams.start();
+        LOG.info("monitor-service started: application {} on {}, HTTP {}", config.applicationId(),
+                config.kafka().getProperty("bootstrap.servers"), http.baseUri());
+        return new Running(streams, http, registry);
+    }
+}

@@ -1,0 +1,171 @@
+package io.gradwatch.monitor.http;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.gradwatch.common.http.HttpError;
+import io.gradwatch.common.http.Json;
+import io.gradwatch.monitor.analysis.AlertMachine;
+import io.gradwatch.monitor.topology.MonitorTopology;
+import io.gradwatch.monitor.topology.RunInfo;
+import io.gradwatch.monitor.topology.StoreKeys;
+import io.gradwatch.protocol.v1.LayerHealth;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyQueryMetadata;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsMetadata;
+import org.apache.kafka.streams.state.HostInfo;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+
+/**
+ * Interactive queries over the monitor's state stores. A run's state lives on the instance that
+ * owns its partition: a query for it is answered locally or forwarded to that instance's HTTP
+ * server ({@code application.server}); the run list is gathered from every instance.
+ */
+public final class HealthQueries {
+    private static final StringSerializer KEYS = new StringSerializer();
+    private final KafkaStreams streams;
+    private final HostInfo self;
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final String authorization;
+
+    /**
+     * @param authorization the header value this instance sends to its peers (null without auth)
+     */
+    public HealthQueries(KafkaStreams streams, HostInfo self, String authorization) {
+        this.streams = streams;
+        this.self = self;
+        this.authorization = authorization;
+    }
+
+    /** Runs known to this instance only. */
+    public List<Map<String, Object>> localRuns() {
+        List<Map<String, Object>> runs = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> iterator = store(MonitorTopology.RUNS_STORE).all()) {
+            iterator.forEachRemaining(entry -> {
+                RunInfo info = RunInfo.fromBytes(entry.value);
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("run", entry.key);
+                run.put("lastStep", info.lastStep());
+                run.put("lastSeenMs", info.lastSeenMs());
+                run.put("closedLoop", info.closedLoop());
+                runs.add(run);
+            });
+        }
+        return runs;
+    }
+
+    /** Runs known to any instance. */
+    public List<Map<String, Object>> allRuns() {
+        List<Map<String, Object>> runs = new ArrayList<>(localRuns());
+        for (StreamsMetadata instance : streams.streamsMetadataForStore(MonitorTopology.RUNS_STORE)) {
+            if (!instance.hostInfo().equals(self)) {
+                runs.addAll(fetch(instance.hostInfo(), "/runs?scope=local", new TypeReference<>() { }));
+            }
+        }
+        return runs;
+    }
+
+    /** The current health of a run: every layer's latest step and the alerts firing now. */
+    public Map<String, Object> runHealth(String runId) {
+        KeyQueryMetadata owner = streams.queryMetadataForKey(MonitorTopology.LATEST_STORE, runId, KEYS);
+        if (owner == null || owner.equals(KeyQueryMetadata.NOT_AVAILABLE)) {
+            throw new HttpError(503, "state is not available yet (rebalancing); retry shortly");
+        }
+        if (!owner.activeHost().equals(self)) {
+            return fetch(owner.activeHost(), "/runs/" + URLEncoder.encode(runId, StandardCharsets.UTF_8) + "/health",
+                    new TypeReference<>() { });
+        }
+        List<Map<String, Object>> layers = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> iterator = store(MonitorTopology.LATEST_STORE)
+                .prefixScan(StoreKeys.runPrefix(runId), KEYS)) {
+            iterator.forEachRemaining(entry -> layers.add(layer(parse(entry.value))));
+        }
+        if (layers.isEmpty()) {
+            throw HttpError.notFound("no health recorded for run '" + runId + "'");
+        }
+        List<Map<String, Object>> firing = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> iterator = store(MonitorTopology.ALERT_STORE)
+                .prefixScan(StoreKeys.runPrefix(runId), KEYS)) {
+            iterator.forEachRemaining(entry -> {
+                if (AlertMachine.State.fromBytes(entry.value).firing()) {
+                    String[] parts = entry.key.split("\u0000");
+                    firing.add(Map.of("layer", Integer.parseInt(parts[1]), "type", parts[2]));
+                }
+            });
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("run", runId);
+        result.put("lastStep", layers.stream().mapToLong(l -> (Long) l.get("step")).max().orElse(-1));
+        result.put("layers", layers);
+        result.put("activeAlerts", firing);
+        return result;
+    }
+
+    private static Map<String, Object> layer(LayerHealth health) {
+        Map<String, Object> layer = new LinkedHashMap<>();
+        layer.put("layer", health.getLayer());
+        layer.put("step", health.getStep());
+        layer.put("seqLen", health.getSeqLen());
+        layer.put("complete", health.getComplete());
+        layer.put("cell", health.getCell().name());
+        layer.put("activation", health.getActivation().name());
+        layer.put("decayRatio", health.getDecayRatio());
+        layer.put("horizon", health.getHorizon());
+        layer.put("deadFraction", health.hasDeadFraction() ? health.getDeadFraction() : null);
+        layer.put("saturationFraction", health.hasSaturationFraction() ? health.getSaturationFraction() : null);
+        layer.put("nonFiniteCount", health.getNonFiniteCount());
+        layer.put("flags", health.getFlagsList().stream().map(Enum::name).toList());
+        layer.put("timestepNorms", health.getTimestepNormsList());
+        return layer;
+    }
+
+    private static LayerHealth parse(byte[] bytes) {
+        try {
+            return LayerHealth.parseFrom(bytes);
+        } catch (IOException e) {
+            throw new IllegalStateException("corrupt health in the state store", e);
+        }
+    }
+
+    private ReadOnlyKeyValueStore<String, byte[]> store(String name) {
+        try {
+            return streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore()));
+        } catch (RuntimeException e) {
+            throw new HttpError(503, "state store " + name + " is not queryable yet (" + streams.state() + ")");
+        }
+    }
+
+    private <T> T fetch(HostInfo host, String path, TypeReference<T> type) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + host.host() + ":" + host.port()
+                + path)).timeout(Duration.ofSeconds(5));
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        try {
+            HttpResponse<byte[]> response = client.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() != 200) {
+                throw new HttpError(response.statusCode(), "instance " + host + " answered " + response.statusCode());
+            }
+            return Json.MAPPER.readValue(response.body(), type);
+        } catch (IOException e) {
+            throw new HttpError(502, "instance " + host + " that owns this run did not answer: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HttpError(503, "interrupted");
+        }
+    }
+}
