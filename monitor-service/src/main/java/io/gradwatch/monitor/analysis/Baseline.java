@@ -54,8 +54,9 @@ public final class Baseline {
         return publishesActivations;
     }
 
-    public void markPublishesActivations() {
+    public void markPublishesActivations(long nowMs) {
         publishesActivations = true;
+        lastSeenMs = Math.max(lastSeenMs, nowMs);
     }
 
     public byte[] toBytes() {

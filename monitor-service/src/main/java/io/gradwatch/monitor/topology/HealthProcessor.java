@@ -79,16 +79,16 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         byte[] baselineBytes = baselines.get(layerKey);
         Baseline baseline = baselineBytes == null ? new Baseline(config.thresholds().baselineWindow())
                 : Baseline.fromBytes(baselineBytes);
+        long now = context.currentSystemTimeMs();
         if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
             // From now on this layer's steps wait for their activations before they are analysed.
-            baseline.markPublishesActivations();
+            baseline.markPublishesActivations(now);
             baselines.put(layerKey, baseline.toBytes());
         }
         if (baselineBytes != null && tensor.getStep() <= baseline.lastStep()) {
             events.late();
             return;
         }
-        long now = context.currentSystemTimeMs();
         String key = StoreKeys.step(runId, tensor.getStep(), tensor.getLayer());
         byte[] stored = partial.get(key);
         StepState state = stored == null ? StepState.start(tensor, now) : StepState.fromBytes(stored);

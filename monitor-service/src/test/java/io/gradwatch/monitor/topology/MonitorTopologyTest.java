@@ -239,6 +239,36 @@ class MonitorTopologyTest {
         assertThat(alerts.readValue().getType()).isEqualTo(AlertType.DEAD_RELU);
     }
 
+    @Test
+    void aReportingRunIsKeptAndASilentOneIsForgottenAfterTheRetention() {
+        start(Map.of("monitor.run-retention", "1m"));
+        for (int s = 0; s < 3; s++) {
+            List<TensorRecord> grads = step("run-k", s, 0, geometric(0.1));
+            for (int t = 0; t < T; t++) {
+                gradients.pipeInput("run-k", grads.get(t));
+                gradients.pipeInput("run-k", tensor("run-k", s, 0, t, TensorKind.ACTIVATION, ActivationFunction.TANH,
+                        new float[] {0.1f, 0.2f, 0.3f, 0.4f, 0.1f, 0.2f, 0.3f, 0.4f}));
+                driver.advanceWallClockTime(Duration.ofSeconds(2));
+            }
+        }
+        assertThat(alerts.readValue().getState()).isEqualTo(AlertState.FIRING);
+        assertThat(entries(MonitorTopology.BASELINE_STORE)).isEqualTo(1);
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        assertThat(entries(MonitorTopology.BASELINE_STORE)).isZero();
+        assertThat(entries(MonitorTopology.ALERT_STORE)).isZero();
+        assertThat(entries(MonitorTopology.LATEST_STORE)).isZero();
+    }
+
+    private int entries(String store) {
+        int count = 0;
+        try (var iterator = driver.<String, byte[]>getKeyValueStore(store).all()) {
+            for (; iterator.hasNext(); iterator.next()) {
+                count++;
+            }
+        }
+        return count;
+    }
+
     private void publish(String run, long step, double[] norms) {
         step(run, step, 0, norms).forEach(r -> gradients.pipeInput(run, r));
     }
