@@ -48,14 +48,18 @@ import org.junit.jupiter.api.io.TempDir;
 class MonitorIT {
     private static final int T = 6;
 
-    @Test
-    void trainerLikeRecordsBecomeHealthAndAlertsExactlyOnceWhileBadOnesGoToTheDlq(KafkaBroker broker,
-                                                                                   @TempDir Path state) throws Exception {
+    @org.junit.jupiter.api.BeforeAll
+    static void createTopics(KafkaBroker broker) {
         try {
             broker.createTopics(Topics.ALL, 2);
         } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test of this JVM
+            // created by an earlier test class of this JVM
         }
+    }
+
+    @Test
+    void trainerLikeRecordsBecomeHealthAndAlertsExactlyOnceWhileBadOnesGoToTheDlq(KafkaBroker broker,
+                                                                                   @TempDir Path state) throws Exception {
         String run = "it-run-" + System.nanoTime();
         Map<String, String> overrides = new HashMap<>();
         overrides.put("kafka.bootstrap.servers", broker.bootstrapServers());
@@ -107,6 +111,62 @@ class MonitorIT {
             assertThat(client.send(HttpRequest.newBuilder(URI.create(monitor.http().baseUri() + "/runs/no-such-run"
                     + "/health")).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
         }
+    }
+
+    @Test
+    void anyInstanceAnswersForAnyRunByAskingTheOwner(KafkaBroker broker, @TempDir Path stateA, @TempDir Path stateB)
+            throws Exception {
+        String topicSuffix = Long.toString(System.nanoTime());
+        String application = "it-pair-" + topicSuffix;
+        MonitorConfig a = config(broker, application, stateA);
+        MonitorConfig b = config(broker, application, stateB);
+        try (MonitorMain.Running first = MonitorMain.start(a); MonitorMain.Running second = MonitorMain.start(b)) {
+            awaitRunning(first.streams());
+            awaitRunning(second.streams());
+            List<String> runs = new ArrayList<>();
+            try (var producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
+                    new ByteArraySerializer())) {
+                for (int i = 0; i < 8; i++) {
+                    String run = "pair-" + topicSuffix + "-" + i;
+                    runs.add(run);
+                    for (int t = 0; t < T; t++) {
+                        producer.send(new ProducerRecord<>(Topics.GRADIENTS, run, tensor(run, 0, t).toByteArray()));
+                    }
+                }
+            }
+            HttpClient client = HttpClient.newHttpClient();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            for (String run : runs) {
+                for (MonitorMain.Running instance : List.of(first, second)) {
+                    int status;
+                    String body;
+                    do {
+                        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(
+                                instance.http().baseUri() + "/runs/" + run + "/health")).build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        status = response.statusCode();
+                        body = response.body();
+                        if (status != 200) {
+                            Thread.sleep(200);
+                        }
+                    } while (status != 200 && System.nanoTime() < deadline);
+                    assertThat(status).as(body).isEqualTo(200);
+                    assertThat(body).contains("\"run\":\"" + run + "\"");
+                }
+            }
+            String all = client.send(HttpRequest.newBuilder(URI.create(first.http().baseUri() + "/runs")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(runs).allSatisfy(run -> assertThat(all).contains(run));
+        }
+    }
+
+    private static MonitorConfig config(KafkaBroker broker, String application, Path state) {
+        Map<String, String> overrides = new HashMap<>();
+        overrides.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        overrides.put("kafka.state.dir", state.toString());
+        overrides.put("monitor.application-id", application);
+        overrides.put("http.port", "0");
+        return MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), overrides));
     }
 
     private static void awaitRunning(KafkaStreams streams) throws InterruptedException {

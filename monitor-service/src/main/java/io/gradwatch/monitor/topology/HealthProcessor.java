@@ -115,6 +115,11 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         baseline.record(step, result.maxNorm(), now);
         baselines.put(layerKey, baseline.toBytes());
         latest.put(layerKey, result.health().toByteArray());
+        // Publishers that send no StepRecords are runs too: list them, keep their opt-in if they gave one.
+        byte[] known = runs.get(runId);
+        RunInfo info = known == null ? null : RunInfo.fromBytes(known);
+        runs.put(runId, new RunInfo(now, Math.max(step, info == null ? -1 : info.lastStep()),
+                info != null && info.closedLoop()).toBytes());
         context.forward(new Record<>(runId, result.health(), timestamp));
         events.health(complete);
         for (AlertType type : ALERT_TYPES) {
