@@ -1,0 +1,86 @@
+package io.gradwatch.alerts;
+
+import io.gradwatch.alerts.http.AlertApi;
+import io.gradwatch.alerts.ingest.FleetConsumer;
+import io.gradwatch.alerts.metrics.FleetMetrics;
+import io.gradwatch.alerts.state.FleetState;
+import io.gradwatch.common.config.ConfigException;
+import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.http.HttpService;
+import io.gradwatch.common.http.Response;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * alert-service: the fleet state from Kafka, exposed as Prometheus metrics and a JSON API.
+ * Usage: {@code AlertServiceMain [--config FILE]}; settings also from GRADWATCH_* variables.
+ */
+public final class AlertServiceMain {
+    private static final Logger LOG = LoggerFactory.getLogger(AlertServiceMain.class);
+
+    private AlertServiceMain() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        AlertServiceConfig config;
+        Settings settings;
+        try {
+            Path file = args.length == 2 && args[0].equals("--config") ? Path.of(args[1]) : null;
+            if (args.length != 0 && file == null) {
+                throw new ConfigException("usage: alert-service [--config FILE]");
+            }
+            settings = Settings.fromEnvironment(AlertServiceConfig.defaults(), file, Map.of());
+            config = AlertServiceConfig.from(settings);
+        } catch (ConfigException e) {
+            System.err.println("alert-service: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        LOG.info("alert-service settings:\n{}", settings.describe());
+        Running running = start(config);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            running.close();
+            stopped.countDown();
+        }, "alert-service-shutdown"));
+        stopped.await();
+    }
+
+    /** A started alert-service. */
+    public record Running(FleetConsumer consumer, HttpService http, FleetState state) implements AutoCloseable {
+        @Override
+        public void close() {
+            http.close();
+            consumer.close();
+        }
+    }
+
+    public static Running start(AlertServiceConfig config) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        FleetMetrics metrics = new FleetMetrics(registry, config.positions(), System::currentTimeMillis);
+        FleetState state = new FleetState(config.maxRuns(), config.runTtl().toMillis(), config.historySize(),
+                System::currentTimeMillis, metrics);
+        metrics.bindRunsTracked(state);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        FleetConsumer consumer = new FleetConsumer(config.kafka(), state, registry);
+        HttpService http = new HttpService(config.http())
+                .publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
+                .publicGet("/readyz", request -> consumer.caughtUp() ? Response.text(200, "text/plain", "ready\n")
+                        : Response.text(503, "text/plain", "catching up with Kafka\n"))
+                .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
+                        registry.scrape()));
+        new AlertApi(state).routes(http).start("alert-service-http");
+        consumer.start();
+        LOG.info("alert-service started: Kafka {}, HTTP {}", config.kafka().getProperty("bootstrap.servers"),
+                http.baseUri());
+        return new Running(consumer, http, state);
+    }
+}

@@ -1,0 +1,96 @@
+package io.gradwatch.alerts.http;
+
+import io.gradwatch.alerts.state.FleetState;
+import io.gradwatch.common.http.HttpError;
+import io.gradwatch.common.http.HttpService;
+import io.gradwatch.common.http.Response;
+import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.LayerHealth;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON API: active alerts, alert history, runs and one run's detail. */
+public final class AlertApi {
+    private final FleetState state;
+
+    public AlertApi(FleetState state) {
+        this.state = state;
+    }
+
+    public HttpService routes(HttpService http) {
+        return http
+                .get("/api/alerts/active", request -> Response.json(state.activeAlerts().stream().map(AlertApi::alert)
+                        .toList()))
+                .get("/api/alerts/history", request -> Response.json(state.history(
+                        request.intQueryParam("limit", 100, 1, 10_000)).stream().map(AlertApi::alert).toList()))
+                .get("/api/runs", request -> Response.json(runs()))
+                .get("/api/runs/{runId}", request -> Response.json(run(request.idParam("runId"))));
+    }
+
+    private List<Map<String, Object>> runs() {
+        List<Map<String, Object>> runs = new ArrayList<>();
+        state.runs().values().forEach(run -> {
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("run", run.runId());
+            summary.put("lastSeenMs", run.lastSeenMs());
+            FleetState.Progress progress = run.progress();
+            summary.put("step", progress == null ? null : progress.step());
+            summary.put("loss", progress == null ? null : progress.loss());
+            summary.put("accuracy", progress == null ? null : progress.accuracy());
+            summary.put("activeAlerts", run.active().values().stream().map(AlertApi::alert).toList());
+            runs.add(summary);
+        });
+        return runs;
+    }
+
+    private Map<String, Object> run(String runId) {
+        FleetState.RunView run = state.runView(runId);
+        if (run == null) {
+            throw HttpError.notFound("no run '" + runId + "' is tracked");
+        }
+        Map<String, Object> detail = new LinkedHashMap<>();
+        detail.put("run", runId);
+        detail.put("progress", run.progress());
+        List<Map<String, Object>> layers = new ArrayList<>();
+        run.layers().forEach((index, health) -> {
+            Map<String, Object> layer = layer(health);
+            layer.put("history", run.layerHistory().get(index));
+            layers.add(layer);
+        });
+        detail.put("layers", layers);
+        detail.put("activeAlerts", run.active().values().stream().map(AlertApi::alert).toList());
+        return detail;
+    }
+
+    static Map<String, Object> layer(LayerHealth health) {
+        Map<String, Object> layer = new LinkedHashMap<>();
+        layer.put("layer", health.getLayer());
+        layer.put("step", health.getStep());
+        layer.put("decayRatio", health.getDecayRatio());
+        layer.put("horizon", health.getHorizon());
+        layer.put("deadFraction", health.hasDeadFraction() ? health.getDeadFraction() : null);
+        layer.put("saturationFraction", health.hasSaturationFraction() ? health.getSaturationFraction() : null);
+        layer.put("nonFiniteCount", health.getNonFiniteCount());
+        layer.put("flags", health.getFlagsList().stream().map(Enum::name).toList());
+        layer.put("timestepNorms", health.getTimestepNormsList());
+        return layer;
+    }
+
+    static Map<String, Object> alert(AlertEvent event) {
+        Map<String, Object> alert = new LinkedHashMap<>();
+        alert.put("run", event.getRunId());
+        alert.put("layer", event.getLayer());
+        alert.put("step", event.getStep());
+        alert.put("type", event.getType().name());
+        alert.put("state", event.getState().name());
+        alert.put("severity", event.getSeverity().name());
+        alert.put("value", event.getValue());
+        alert.put("threshold", event.getThreshold());
+        alert.put("message", event.getMessage());
+        alert.put("remedy", event.getRemedy());
+        alert.put("eventTimeMs", event.getEventTimeMs());
+        return alert;
+    }
+}

@@ -1,0 +1,101 @@
+package io.gradwatch.alerts.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gradwatch.alerts.metrics.FleetMetrics;
+import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.AlertState;
+import io.gradwatch.protocol.v1.AlertType;
+import io.gradwatch.protocol.v1.LayerHealth;
+import io.gradwatch.protocol.v1.Severity;
+import io.gradwatch.protocol.v1.StepRecord;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class FleetStateTest {
+    private final AtomicLong now = new AtomicLong(1_000_000);
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final FleetMetrics metrics = new FleetMetrics(registry, 4, now::get);
+
+    @Test
+    void exposesPerTimestepNormsAtBoundedPositionsAndTheLayerSignals() {
+        FleetState state = state(10);
+        state.apply(health("run-a", 7, 0, 10));
+        String scrape = registry.scrape();
+        // 10 timesteps, 4 positions: t = 0, 3, 6, 9.
+        assertThat(scrape).contains("gradwatch_gradient_norm{layer=\"0\",position=\"0\",run=\"run-a\"} 0.0")
+                .contains("gradwatch_gradient_norm{layer=\"0\",position=\"1\",run=\"run-a\"} 3.0")
+                .contains("gradwatch_gradient_norm{layer=\"0\",position=\"3\",run=\"run-a\"} 9.0")
+                .doesNotContain("position=\"4\"")
+                .contains("gradwatch_gradient_decay_ratio{layer=\"0\",run=\"run-a\"} 0.001")
+                .contains("gradwatch_gradient_horizon_steps{layer=\"0\",run=\"run-a\"} 4.0")
+                .contains("gradwatch_dead_relu_ratio{layer=\"0\",run=\"run-a\"} 0.25")
+                .contains("gradwatch_pipeline_latency_seconds_bucket");
+    }
+
+    @Test
+    void activeAlertsFollowFiringAndResolved() {
+        FleetState state = state(10);
+        state.apply(alert("run-a", AlertState.FIRING));
+        assertThat(state.activeAlerts()).hasSize(1);
+        assertThat(registry.scrape()).contains(
+                "gradwatch_alert_active{layer=\"0\",run=\"run-a\",severity=\"warning\",type=\"vanishing\"} 1.0")
+                .contains("gradwatch_alerts_total{state=\"firing\",type=\"vanishing\"} 1.0");
+        state.apply(alert("run-a", AlertState.RESOLVED));
+        assertThat(state.activeAlerts()).isEmpty();
+        assertThat(state.history(10)).extracting(AlertEvent::getState)
+                .containsExactly(AlertState.RESOLVED, AlertState.FIRING);
+        assertThat(registry.scrape()).contains(
+                "gradwatch_alert_active{layer=\"0\",run=\"run-a\",severity=\"warning\",type=\"vanishing\"} 0.0");
+    }
+
+    @Test
+    void aSilentRunIsForgottenWithAllItsSeries() {
+        FleetState state = state(10);
+        state.apply(StepRecord.newBuilder().setRunId("run-a").setStep(3).setLoss(0.7).build());
+        state.apply(health("run-a", 3, 0, 5));
+        state.apply(alert("run-a", AlertState.FIRING));
+        assertThat(registry.scrape()).contains("run=\"run-a\"");
+        now.addAndGet(60_001);
+        state.apply(StepRecord.newBuilder().setRunId("run-b").setStep(1).build());
+        assertThat(state.expire()).containsExactly("run-a");
+        assertThat(registry.scrape()).doesNotContain("run=\"run-a\"").contains("run=\"run-b\"")
+                .contains("gradwatch_runs_tracked 1.0");
+        // It comes back as a new run, with fresh series.
+        state.apply(health("run-a", 4, 0, 5));
+        assertThat(registry.scrape()).contains("gradwatch_gradient_decay_ratio{layer=\"0\",run=\"run-a\"}");
+    }
+
+    @Test
+    void runsBeyondTheCapAreDroppedAndCounted() {
+        FleetState state = state(3);
+        IntStream.range(0, 5).forEach(i -> state.apply(StepRecord.newBuilder().setRunId("run-" + i).build()));
+        assertThat(state.size()).isEqualTo(3);
+        assertThat(state.dropped()).isEqualTo(2);
+        assertThat(registry.scrape()).contains("gradwatch_runs_dropped_total 2.0");
+    }
+
+    private FleetState state(int maxRuns) {
+        FleetState state = new FleetState(maxRuns, 60_000, 100, now::get, metrics);
+        metrics.bindRunsTracked(state);
+        return state;
+    }
+
+    private LayerHealth health(String run, long step, int layer, int seqLen) {
+        LayerHealth.Builder health = LayerHealth.newBuilder().setRunId(run).setStep(step).setLayer(layer)
+                .setSeqLen(seqLen).setDecayRatio(0.001).setHorizon(4).setDeadFraction(0.25)
+                .setEventTimeMs(now.get() - 150);
+        for (int t = 0; t < seqLen; t++) {
+            health.addTimestepNorms(t);
+        }
+        return health.build();
+    }
+
+    private AlertEvent alert(String run, AlertState state) {
+        return AlertEvent.newBuilder().setRunId(run).setLayer(0).setType(AlertType.VANISHING).setState(state)
+                .setSeverity(Severity.WARNING).setEventTimeMs(now.get()).build();
+    }
+}
