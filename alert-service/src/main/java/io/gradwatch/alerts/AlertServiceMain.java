@@ -3,6 +3,7 @@ package io.gradwatch.alerts;
 import io.gradwatch.alerts.http.AlertApi;
 import io.gradwatch.alerts.ingest.FleetConsumer;
 import io.gradwatch.alerts.metrics.FleetMetrics;
+import io.gradwatch.alerts.metrics.PrometheusNaming;
 import io.gradwatch.alerts.state.FleetState;
 import io.gradwatch.common.config.ConfigException;
 import io.gradwatch.common.config.Settings;
@@ -64,6 +65,7 @@ public final class AlertServiceMain {
 
     public static Running start(AlertServiceConfig config) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        registry.config().meterFilter(PrometheusNaming.kafkaClientNames());
         FleetMetrics metrics = new FleetMetrics(registry, config.positions(), System::currentTimeMillis);
         FleetState state = new FleetState(config.maxRuns(), config.runTtl().toMillis(), config.historySize(),
                 System::currentTimeMillis, metrics);
