@@ -28,7 +28,7 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
             new DemoRun("demo-exploding-rnn", "exploding-init", Set.of(AlertType.EXPLODING, AlertType.NON_FINITE),
                     Set.of(), "RNN with recurrent weights scaled up: each timestep multiplies the gradient by > 1"),
             new DemoRun("demo-dead-relu", "dead-relu", Set.of(AlertType.DEAD_RELU), Set.of(),
-                    "ReLU RNN pushed negative: units that only see negative input output 0 and pass no gradient"));
+                    "ReLU RNN, learning rate too large: units pushed negative output 0 and pass no gradient"));
 
     /** Whether what fired matches the prediction, with the reason in words. */
     Verdict judge(Set<AlertType> fired) {
