@@ -5,17 +5,13 @@ import io.gradwatch.alerts.ingest.FleetConsumer;
 import io.gradwatch.alerts.metrics.FleetMetrics;
 import io.gradwatch.alerts.metrics.PrometheusNaming;
 import io.gradwatch.alerts.state.FleetState;
-import io.gradwatch.common.config.ConfigException;
-import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.config.ServiceStartup;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,28 +26,8 @@ public final class AlertServiceMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        AlertServiceConfig config;
-        Settings settings;
-        try {
-            Path file = args.length == 2 && args[0].equals("--config") ? Path.of(args[1]) : null;
-            if (args.length != 0 && file == null) {
-                throw new ConfigException("usage: alert-service [--config FILE]");
-            }
-            settings = Settings.fromEnvironment(AlertServiceConfig.defaults(), file, Map.of());
-            config = AlertServiceConfig.from(settings);
-        } catch (ConfigException e) {
-            System.err.println("alert-service: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        LOG.info("alert-service settings:\n{}", settings.describe());
-        Running running = start(config);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }, "alert-service-shutdown"));
-        stopped.await();
+        AlertServiceConfig config = ServiceStartup.config("alert-service", args, AlertServiceConfig.defaults(), AlertServiceConfig::from);
+        ServiceStartup.runUntilShutdown("alert-service", start(config));
     }
 
     /** A started alert-service. */

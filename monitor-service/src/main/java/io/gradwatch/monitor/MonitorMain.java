@@ -1,7 +1,6 @@
 package io.gradwatch.monitor;
 
-import io.gradwatch.common.config.ConfigException;
-import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.config.ServiceStartup;
 import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
@@ -16,12 +15,9 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -41,28 +37,8 @@ public final class MonitorMain {
     }
 
     public static void main(String[] args) throws InterruptedException {
-        MonitorConfig config;
-        Settings settings;
-        try {
-            Path file = args.length == 2 && args[0].equals("--config") ? Path.of(args[1]) : null;
-            if (args.length != 0 && file == null) {
-                throw new ConfigException("usage: monitor-service [--config FILE]");
-            }
-            settings = Settings.fromEnvironment(MonitorConfig.defaults(), file, Map.of());
-            config = MonitorConfig.from(settings);
-        } catch (ConfigException e) {
-            System.err.println("monitor-service: " + e.getMessage());
-            System.exit(2);
-            return;
-        }
-        LOG.info("monitor-service settings:\n{}", settings.describe());
-        Running running = start(config);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }, "monitor-shutdown"));
-        stopped.await();
+        MonitorConfig config = ServiceStartup.config("monitor-service", args, MonitorConfig.defaults(), MonitorConfig::from);
+        ServiceStartup.runUntilShutdown("monitor-service", start(config));
     }
 
     /** A started monitor: Kafka Streams and its HTTP server. */

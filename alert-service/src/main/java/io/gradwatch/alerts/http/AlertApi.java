@@ -4,8 +4,7 @@ import io.gradwatch.alerts.state.FleetState;
 import io.gradwatch.common.http.HttpError;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
-import io.gradwatch.protocol.v1.AlertEvent;
-import io.gradwatch.protocol.v1.LayerHealth;
+import io.gradwatch.protocol.RecordViews;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,10 +20,10 @@ public final class AlertApi {
 
     public HttpService routes(HttpService http) {
         return http
-                .get("/api/alerts/active", request -> Response.json(state.activeAlerts().stream().map(AlertApi::alert)
+                .get("/api/alerts/active", request -> Response.json(state.activeAlerts().stream().map(RecordViews::alertEvent)
                         .toList()))
                 .get("/api/alerts/history", request -> Response.json(state.history(
-                        request.intQueryParam("limit", 100, 1, 10_000)).stream().map(AlertApi::alert).toList()))
+                        request.intQueryParam("limit", 100, 1, 10_000)).stream().map(RecordViews::alertEvent).toList()))
                 .get("/api/runs", request -> Response.json(runs()))
                 .get("/api/runs/{runId}", request -> Response.json(run(request.idParam("runId"))));
     }
@@ -39,7 +38,7 @@ public final class AlertApi {
             summary.put("step", progress == null ? null : progress.step());
             summary.put("loss", progress == null ? null : progress.loss());
             summary.put("accuracy", progress == null ? null : progress.accuracy());
-            summary.put("activeAlerts", run.active().values().stream().map(AlertApi::alert).toList());
+            summary.put("activeAlerts", run.active().values().stream().map(RecordViews::alertEvent).toList());
             runs.add(summary);
         });
         return runs;
@@ -55,42 +54,12 @@ public final class AlertApi {
         detail.put("progress", run.progress());
         List<Map<String, Object>> layers = new ArrayList<>();
         run.layers().forEach((index, health) -> {
-            Map<String, Object> layer = layer(health);
+            Map<String, Object> layer = RecordViews.layerHealth(health);
             layer.put("history", run.layerHistory().get(index));
             layers.add(layer);
         });
         detail.put("layers", layers);
-        detail.put("activeAlerts", run.active().values().stream().map(AlertApi::alert).toList());
+        detail.put("activeAlerts", run.active().values().stream().map(RecordViews::alertEvent).toList());
         return detail;
-    }
-
-    static Map<String, Object> layer(LayerHealth health) {
-        Map<String, Object> layer = new LinkedHashMap<>();
-        layer.put("layer", health.getLayer());
-        layer.put("step", health.getStep());
-        layer.put("decayRatio", health.getDecayRatio());
-        layer.put("horizon", health.getHorizon());
-        layer.put("deadFraction", health.hasDeadFraction() ? health.getDeadFraction() : null);
-        layer.put("saturationFraction", health.hasSaturationFraction() ? health.getSaturationFraction() : null);
-        layer.put("nonFiniteCount", health.getNonFiniteCount());
-        layer.put("flags", health.getFlagsList().stream().map(Enum::name).toList());
-        layer.put("timestepNorms", health.getTimestepNormsList());
-        return layer;
-    }
-
-    static Map<String, Object> alert(AlertEvent event) {
-        Map<String, Object> alert = new LinkedHashMap<>();
-        alert.put("run", event.getRunId());
-        alert.put("layer", event.getLayer());
-        alert.put("step", event.getStep());
-        alert.put("type", event.getType().name());
-        alert.put("state", event.getState().name());
-        alert.put("severity", event.getSeverity().name());
-        alert.put("value", event.getValue());
-        alert.put("threshold", event.getThreshold());
-        alert.put("message", event.getMessage());
-        alert.put("remedy", event.getRemedy());
-        alert.put("eventTimeMs", event.getEventTimeMs());
-        return alert;
     }
 }

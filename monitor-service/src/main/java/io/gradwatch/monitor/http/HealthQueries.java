@@ -7,6 +7,7 @@ import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.topology.MonitorTopology;
 import io.gradwatch.monitor.topology.RunInfo;
 import io.gradwatch.monitor.topology.StoreKeys;
+import io.gradwatch.protocol.RecordViews;
 import io.gradwatch.protocol.v1.LayerHealth;
 import java.io.IOException;
 import java.net.URI;
@@ -92,7 +93,7 @@ public final class HealthQueries {
         List<Map<String, Object>> layers = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> iterator = store(MonitorTopology.LATEST_STORE)
                 .prefixScan(StoreKeys.runPrefix(runId), KEYS)) {
-            iterator.forEachRemaining(entry -> layers.add(layer(parse(entry.value))));
+            iterator.forEachRemaining(entry -> layers.add(RecordViews.layerHealth(parse(entry.value))));
         }
         if (layers.isEmpty()) {
             throw HttpError.notFound("no health recorded for run '" + runId + "'");
@@ -113,24 +114,6 @@ public final class HealthQueries {
         result.put("layers", layers);
         result.put("activeAlerts", firing);
         return result;
-    }
-
-    private static Map<String, Object> layer(LayerHealth health) {
-        Map<String, Object> layer = new LinkedHashMap<>();
-        layer.put("layer", health.getLayer());
-        layer.put("step", health.getStep());
-        layer.put("seqLen", health.getSeqLen());
-        layer.put("complete", health.getComplete());
-        layer.put("cell", health.getCell().name());
-        layer.put("activation", health.getActivation().name());
-        layer.put("decayRatio", health.getDecayRatio());
-        layer.put("horizon", health.getHorizon());
-        layer.put("deadFraction", health.hasDeadFraction() ? health.getDeadFraction() : null);
-        layer.put("saturationFraction", health.hasSaturationFraction() ? health.getSaturationFraction() : null);
-        layer.put("nonFiniteCount", health.getNonFiniteCount());
-        layer.put("flags", health.getFlagsList().stream().map(Enum::name).toList());
-        layer.put("timestepNorms", health.getTimestepNormsList());
-        return layer;
     }
 
     private static LayerHealth parse(byte[] bytes) {
