@@ -1,6 +1,7 @@
 package io.gradwatch.alerts;
 
 import io.gradwatch.alerts.http.AlertApi;
+import io.gradwatch.alerts.http.Dashboard;
 import io.gradwatch.alerts.ingest.FleetConsumer;
 import io.gradwatch.alerts.metrics.FleetMetrics;
 import io.gradwatch.alerts.metrics.PrometheusNaming;
@@ -55,7 +56,7 @@ public final class AlertServiceMain {
                         : Response.text(503, "text/plain", "catching up with Kafka\n"))
                 .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
                         registry.scrape()));
-        new AlertApi(state).routes(http).start("alert-service-http");
+        Dashboard.routes(new AlertApi(state).routes(http)).start("alert-service-http");
         consumer.start();
         LOG.info("alert-service started: Kafka {}, HTTP {}", config.kafka().getProperty("bootstrap.servers"),
                 http.baseUri());
