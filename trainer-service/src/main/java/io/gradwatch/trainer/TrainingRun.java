@@ -47,6 +47,18 @@ public final class TrainingRun {
     private double clipNorm;
     private long step;
     private final List<String> appliedSinceLastStep = new ArrayList<>();
+    private StepObserver observer = (step, loss, gradNorm) -> { };
+
+    /** Hears about every step (for the trainer's own metrics). */
+    @FunctionalInterface
+    public interface StepObserver {
+        void step(long completedSteps, double loss, double gradNorm);
+    }
+
+    public TrainingRun observe(StepObserver stepObserver) {
+        this.observer = stepObserver;
+        return this;
+    }
 
     public TrainingRun(TrainingSpec spec, SequenceTask task, Network network, Optimizer optimizer,
                        GradientPublisher publisher, Supplier<List<ControlCommand>> commands, Consumer<String> log,
@@ -99,6 +111,7 @@ public final class TrainingRun {
                 publish(batch, result, norm, clipped, parameterNorms);
             }
             step++;
+            observer.step(step, result.loss(), norm);
             if (spec.checkpointing().directory() != null && spec.checkpointing().every() > 0
                     && step % spec.checkpointing().every() == 0) {
                 checkpoint();

@@ -1,6 +1,13 @@
 package io.gradwatch.trainer.cli;
 
 import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.http.HttpAuth;
+import io.gradwatch.common.http.HttpService;
+import io.gradwatch.common.http.HttpSettings;
+import io.gradwatch.common.http.Response;
+import io.gradwatch.trainer.metrics.TrainerMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.trainer.Preset;
 import io.gradwatch.trainer.TrainingRun;
@@ -148,6 +155,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-kafka", description = "train offline and print the per-timestep gradient norms instead")
     boolean noKafka;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: a free port; default: off)")
+    Integer metricsPort;
+
     @Option(names = "--checkpoint-dir", paramLabel = "DIR", description = "write safetensors checkpoints here")
     Path checkpointDir;
 
@@ -208,11 +219,25 @@ public final class TrainCommand implements Callable<Integer> {
             commands = control::drain;
         }
         TrainingRun.Outcome outcome;
+        HttpService metricsHttp = null;
         try {
             TrainingRun trainingRun = new TrainingRun(spec, sequenceTask, network, setup.optimizer(), publisher,
                     commands, out::println, setup.firstStep(), setup.rng());
+            if (metricsPort != null) {
+                PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+                trainingRun.observe(new TrainerMetrics(registry, spec.runId(), publisher)::step);
+                metricsHttp = new HttpService(new HttpSettings("127.0.0.1", metricsPort, new HttpAuth.None()))
+                        .publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
+                        .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
+                                registry.scrape()))
+                        .start("trainer-metrics");
+                out.println(spec.runId() + ": metrics on " + metricsHttp.baseUri() + "/metrics");
+            }
             outcome = trainingRun.run();
         } finally {
+            if (metricsHttp != null) {
+                metricsHttp.close();
+            }
             publisher.close();
             if (control != null) {
                 control.close();
