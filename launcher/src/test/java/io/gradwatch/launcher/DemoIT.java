@@ -3,10 +3,7 @@ package io.gradwatch.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -31,7 +28,7 @@ class DemoIT {
         try {
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
             exit = new CommandLine(new StackMain()).execute("demo", "--duration", "45",
-                    "--port-base", Integer.toString(freePortBase()), "--data-dir", data.toString());
+                    "--port-base", Integer.toString(TestPorts.freePortBase(23000)), "--data-dir", data.toString());
         } finally {
             System.setOut(originalOut);
             if (previousHome == null) {
@@ -51,23 +48,5 @@ class DemoIT {
                 .contains("every run behaved as the seeds predict");
         assertThat(ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).count())
                 .as("child processes left running").isZero();
-    }
-
-    /** Four consecutive free ports on 127.0.0.1. */
-    private static int freePortBase() throws IOException {
-        for (int base = 23000; base < 60000; base += 7) {
-            boolean free = true;
-            for (int port = base; port < base + 4 && free; port++) {
-                try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
-                    socket.setReuseAddress(true);
-                } catch (IOException taken) {
-                    free = false;
-                }
-            }
-            if (free) {
-                return base;
-            }
-        }
-        throw new IOException("no four consecutive free ports");
     }
 }

@@ -9,7 +9,6 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -48,7 +47,7 @@ class EndToEndIT {
         requireBinary("/usr/bin/chromium", "chromium");
         String home = ROOT.toString();
         System.setProperty("gradwatch.home", home);
-        StackLayout layout = new StackLayout(ROOT, dir.resolve("stack"), freePortBase());
+        StackLayout layout = new StackLayout(ROOT, dir.resolve("stack"), TestPorts.freePortBase(31000));
         List<String> webhook = new CopyOnWriteArrayList<>();
         HttpServer receiver = receiver(webhook);
         List<Process> tools = new ArrayList<>();
@@ -57,8 +56,8 @@ class EndToEndIT {
                     "--max-steps-per-second", "20", "--steps", "100000", "--bootstrap-servers", layout.bootstrapServers()));
             stack.startTrainer(EXPLODING_RUN, List.of("--preset", "exploding-init", "--publish-every", "5",
                     "--max-steps-per-second", "20", "--steps", "100000", "--bootstrap-servers", layout.bootstrapServers()));
-            int alertmanagerPort = freePort();
-            int prometheusPort = freePort();
+            int alertmanagerPort = TestPorts.freePort();
+            int prometheusPort = TestPorts.freePort();
             tools.add(startAlertmanager(dir, alertmanagerPort, receiver.getAddress().getPort()));
             tools.add(startPrometheus(dir, layout, prometheusPort, alertmanagerPort));
             String prometheus = "http://127.0.0.1:" + prometheusPort;
@@ -279,28 +278,5 @@ class EndToEndIT {
         if (!Files.isExecutable(Path.of(path))) {
             fail(path + " is not installed: install the Debian package '" + debianPackage + "' (./gradwatch test does)");
         }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return socket.getLocalPort();
-        }
-    }
-
-    private static int freePortBase() throws IOException {
-        for (int base = 31000; base < 60000; base += 7) {
-            boolean free = true;
-            for (int port = base; port < base + 4 && free; port++) {
-                try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
-                    socket.setReuseAddress(true);
-                } catch (IOException taken) {
-                    free = false;
-                }
-            }
-            if (free) {
-                return base;
-            }
-        }
-        throw new IOException("no four consecutive free ports");
     }
 }
