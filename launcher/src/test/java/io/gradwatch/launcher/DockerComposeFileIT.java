@@ -34,10 +34,14 @@ class DockerComposeFileIT {
         for (String topic : Topics.ALL) {
             assertThat(compose).contains(topic);
         }
-        assertThat(compose).contains(LocalStack.TRAINER_MAIN);
+        assertThat(compose).contains(LocalStack.TRAINER_MAIN, LocalStack.MONITOR_MAIN, LocalStack.ALERTS_MAIN);
         for (DemoRun run : DemoRun.ALL) {
             assertThat(compose).contains("\"--run-id\", \"" + run.runId() + "\", \"--preset\", \"" + run.preset() + "\"");
         }
-        assertThat(ROOT.resolve("deploy/docker/service.Dockerfile")).exists();
+        for (String mounted : new String[] {"deploy/docker/prometheus.yml", "deploy/prometheus/rules",
+            "deploy/alertmanager/alertmanager.yml", "deploy/grafana/provisioning", "deploy/grafana/dashboards",
+            "deploy/docker/service.Dockerfile"}) {
+            assertThat(ROOT.resolve(mounted)).as("compose mounts " + mounted).exists();
+        }
     }
 }

@@ -156,8 +156,12 @@ public final class TrainCommand implements Callable<Integer> {
     boolean noKafka;
 
     @Option(names = "--metrics-port", paramLabel = "PORT",
-            description = "serve Prometheus metrics on 127.0.0.1:PORT/metrics (0: a free port; default: off)")
+            description = "serve Prometheus metrics on PORT/metrics (0: a free port; default: off)")
     Integer metricsPort;
+
+    @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+            description = "address the metrics server binds to (default: ${DEFAULT-VALUE})")
+    String metricsHost;
 
     @Option(names = "--checkpoint-dir", paramLabel = "DIR", description = "write safetensors checkpoints here")
     Path checkpointDir;
@@ -226,7 +230,7 @@ public final class TrainCommand implements Callable<Integer> {
             if (metricsPort != null) {
                 PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
                 trainingRun.observe(new TrainerMetrics(registry, spec.runId(), publisher)::step);
-                metricsHttp = new HttpService(new HttpSettings("127.0.0.1", metricsPort, new HttpAuth.None()))
+                metricsHttp = new HttpService(new HttpSettings(metricsHost, metricsPort, new HttpAuth.None()))
                         .publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
                         .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
                                 registry.scrape()))
