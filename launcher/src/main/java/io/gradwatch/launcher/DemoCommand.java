@@ -105,7 +105,8 @@ final class DemoCommand implements Callable<Integer> {
         out.println();
         boolean all = true;
         for (DemoRun run : DemoRun.ALL) {
-            DemoRun.Verdict verdict = run.judge(board.everFired(run.runId()));
+            DemoRun.Verdict verdict = run.judge(board.everFired(run.runId()), board.horizon(run.runId()),
+                    board.horizon(DemoRun.VANILLA));
             all &= verdict.asExpected();
             out.printf("%s %-20s %s  (%s)%n", verdict.asExpected() ? "OK  " : "MISS", run.runId(), verdict.reason(),
                     run.story());

@@ -13,25 +13,33 @@ import java.util.Set;
  * @param expectAnyOf the run is as predicted if one of these fired (empty: none of {@code mustNotFire} fired)
  * @param mustNotFire alerts that would contradict the prediction
  * @param story one sentence on why
+ * @param outreachesVanilla the run's gradient horizon must be longer than the vanilla RNN's
  */
-record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<AlertType> mustNotFire, String story) {
+record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<AlertType> mustNotFire, String story,
+               boolean outreachesVanilla) {
+    static final String VANILLA = "demo-vanilla-rnn";
 
     static final List<DemoRun> ALL = List.of(
-            new DemoRun("demo-vanilla-rnn", "vanishing-rnn", Set.of(AlertType.VANISHING), Set.of(),
-                    "tanh RNN: the gradient shrinks by a factor per timestep and never reaches the first token"),
+            new DemoRun(VANILLA, "vanishing-rnn", Set.of(AlertType.VANISHING), Set.of(),
+                    "tanh RNN: the gradient shrinks by a factor per timestep and never reaches the first token", false),
             new DemoRun("demo-lstm", "lstm", Set.of(),
                     Set.of(AlertType.VANISHING, AlertType.EXPLODING, AlertType.NON_FINITE),
-                    "LSTM: the cell state carries the gradient back across all 50 timesteps"),
+                    "LSTM: the cell state carries the gradient back across all 50 timesteps", true),
             new DemoRun("demo-gru", "gru", Set.of(),
                     Set.of(AlertType.VANISHING, AlertType.EXPLODING, AlertType.NON_FINITE),
-                    "GRU: the update gate lets the gradient through, like the LSTM with fewer gates"),
+                    "GRU: the update gate lets the gradient through, like the LSTM with fewer gates", true),
             new DemoRun("demo-exploding-rnn", "exploding-init", Set.of(AlertType.EXPLODING, AlertType.NON_FINITE),
-                    Set.of(), "RNN with recurrent weights scaled up: each timestep multiplies the gradient by > 1"),
+                    Set.of(), "RNN with recurrent weights scaled up: each timestep multiplies the gradient by > 1", false),
             new DemoRun("demo-dead-relu", "dead-relu", Set.of(AlertType.DEAD_RELU), Set.of(),
-                    "ReLU RNN, learning rate too large: units pushed negative output 0 and pass no gradient"));
+                    "ReLU RNN, learning rate too large: units pushed negative output 0 and pass no gradient", false));
 
-    /** Whether what fired matches the prediction, with the reason in words. */
-    Verdict judge(Set<AlertType> fired) {
+    /**
+     * Whether what fired, and the horizon reached, match the prediction, with the reason in words.
+     *
+     * @param horizon this run's latest horizon (-1 if none yet)
+     * @param vanillaHorizon the vanilla RNN's latest horizon (-1 if none yet)
+     */
+    Verdict judge(Set<AlertType> fired, int horizon, int vanillaHorizon) {
         for (AlertType type : mustNotFire) {
             if (fired.contains(type)) {
                 return new Verdict(false, type + " fired, which the " + preset + " preset should not show");
@@ -40,7 +48,12 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
         if (!expectAnyOf.isEmpty() && expectAnyOf.stream().noneMatch(fired::contains)) {
             return new Verdict(false, "expected " + expectAnyOf + ", fired " + (fired.isEmpty() ? "nothing" : fired));
         }
-        return new Verdict(true, expectAnyOf.isEmpty() ? "healthy, as expected"
+        if (outreachesVanilla && !(horizon > vanillaHorizon && vanillaHorizon >= 0)) {
+            return new Verdict(false, "horizon " + horizon + " is not longer than the vanilla RNN's " + vanillaHorizon);
+        }
+        return new Verdict(true, expectAnyOf.isEmpty()
+                ? "healthy, as expected" + (outreachesVanilla ? ", horizon " + horizon + " vs the vanilla RNN's "
+                        + vanillaHorizon : "")
                 : fired.stream().filter(expectAnyOf::contains).findFirst().orElseThrow() + " as expected");
     }
 

@@ -62,6 +62,12 @@ public final class RunBoard {
         return row == null ? Set.of() : EnumSet.copyOf(row.everFired);
     }
 
+    /** The shortest horizon over the run's layers at its latest analysed step; -1 before any. */
+    public int horizon(String runId) {
+        RunRow row = rows.get(runId);
+        return row == null || row.horizonByLayer.isEmpty() ? -1 : row.minHorizon();
+    }
+
     public Set<String> runs() {
         return rows.keySet();
     }

@@ -76,6 +76,20 @@ class EndToEndIT {
                     .noneMatch(a -> a.path("labels").path("run").asText().equals(EXPLODING_RUN)
                             && a.path("labels").path("severity").asText().equals("warning"));
 
+            // ./gradwatch status reads the same from monitor-service's API.
+            List<MonitorClient.RunStatus> runs = new MonitorClient(layout.monitorUrl()).runs();
+            assertThat(runs).anySatisfy(run -> {
+                assertThat(run.run()).isEqualTo(EXPLODING_RUN);
+                assertThat(run.activeAlerts()).contains("NON_FINITE@L0");
+            }).anySatisfy(run -> {
+                assertThat(run.run()).isEqualTo(VANISHING_RUN);
+                assertThat(run.activeAlerts()).contains("VANISHING@L0");
+                assertThat(run.minHorizon()).isBetween(1, 15);
+            });
+            assertThat(StatusCommand.render(runs)).hasSize(3);
+            assertThat(new picocli.CommandLine(new StackMain()).execute("status", "--port-base",
+                    Integer.toString(layout.portBase()))).isZero();
+
             // Every rule is valid PromQL here, and every series it reads exists for the demo runs.
             for (String expr : ruleExpressions()) {
                 query(prometheus, expr, false);

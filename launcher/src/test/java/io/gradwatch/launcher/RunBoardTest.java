@@ -38,11 +38,12 @@ class RunBoardTest {
         DemoRun vanilla = DemoRun.ALL.get(0);
         DemoRun lstm = DemoRun.ALL.get(1);
         DemoRun exploding = DemoRun.ALL.get(3);
-        assertThat(vanilla.judge(Set.of(AlertType.VANISHING)).asExpected()).isTrue();
-        assertThat(vanilla.judge(Set.of()).reason()).contains("expected [VANISHING], fired nothing");
-        assertThat(lstm.judge(Set.of()).asExpected()).isTrue();
-        assertThat(lstm.judge(Set.of(AlertType.VANISHING)).asExpected()).isFalse();
-        assertThat(exploding.judge(Set.of(AlertType.NON_FINITE)).asExpected()).isTrue();
+        assertThat(vanilla.judge(Set.of(AlertType.VANISHING), 8, 8).asExpected()).isTrue();
+        assertThat(vanilla.judge(Set.of(), 8, 8).reason()).contains("expected [VANISHING], fired nothing");
+        assertThat(lstm.judge(Set.of(), 49, 8).asExpected()).isTrue();
+        assertThat(lstm.judge(Set.of(), 3, 8).reason()).isEqualTo("horizon 3 is not longer than the vanilla RNN's 8");
+        assertThat(lstm.judge(Set.of(AlertType.VANISHING), 49, 8).asExpected()).isFalse();
+        assertThat(exploding.judge(Set.of(AlertType.NON_FINITE), 0, 8).asExpected()).isTrue();
     }
 
     private static AlertEvent alert(String run, AlertType type, AlertState state) {

@@ -29,12 +29,14 @@ class PresetBehaviourTest {
         Observed run = train("vanishing-rnn", 600);
         assertThat(run.outcome.accuracy()).isLessThan(0.65);
         assertThat(run.lastDecayRatio()).isLessThan(1e-3);
+        assertThat(run.lastHorizon()).as("timesteps back the gradient keeps 1%").isLessThan(12);
     }
 
     @Test
     void lstmLearnsTheLongDependency() {
         Observed run = train("lstm", 400);
         assertThat(run.outcome.accuracy()).isGreaterThan(0.95);
+        assertThat(run.lastHorizon()).as("the cell state carries the gradient back to the first token").isEqualTo(49);
     }
 
     @Test
@@ -42,6 +44,7 @@ class PresetBehaviourTest {
         Observed run = train("gru", 400);
         assertThat(run.outcome.accuracy()).isGreaterThan(0.95);
         assertThat(run.lastDecayRatio()).isGreaterThan(1e-3);
+        assertThat(run.lastHorizon()).isEqualTo(49);
     }
 
     @Test
@@ -84,6 +87,7 @@ class PresetBehaviourTest {
     /** Keeps what each published step showed. */
     private static final class Observed implements GradientPublisher {
         final List<Double> decayRatios = new ArrayList<>();
+        final List<Integer> horizons = new ArrayList<>();
         final List<Double> deadFractions = new ArrayList<>();
         final List<Double> gradNorms = new ArrayList<>();
         final List<Double> clippedNorms = new ArrayList<>();
@@ -94,6 +98,7 @@ class PresetBehaviourTest {
             LayerSnapshot layer = snapshot.layers().get(0);
             double[] norms = layer.timestepNorms();
             decayRatios.add(norms[0] / norms[norms.length - 1]);
+            horizons.add(horizon(norms));
             deadFractions.add(layer.deadFraction());
             gradNorms.add(snapshot.stepRecord().getGradNorm());
             clippedNorms.add(snapshot.stepRecord().getGradNormClipped());
@@ -106,6 +111,22 @@ class PresetBehaviourTest {
 
         double lastDecayRatio() {
             return decayRatios.get(decayRatios.size() - 1);
+        }
+
+        int lastHorizon() {
+            return horizons.get(horizons.size() - 1);
+        }
+
+        /** The monitor's definition: the largest k with g_{T-1-k} >= 0.01 g_{T-1}. */
+        private static int horizon(double[] norms) {
+            int last = norms.length - 1;
+            int horizon = 0;
+            for (int k = 0; k <= last; k++) {
+                if (norms[last - k] >= 0.01 * norms[last]) {
+                    horizon = k;
+                }
+            }
+            return horizon;
         }
 
         double lastDeadFraction() {
