@@ -39,6 +39,8 @@ public record MonitorConfig(String applicationId, Thresholds thresholds, Duratio
         defaults.put("monitor.punctuate-every", "1s");
         defaults.put("kafka.bootstrap.servers", "127.0.0.1:9092");
         defaults.put("kafka.processing.guarantee", "exactly_once_v2");
+        // Two threads: while one waits for its transaction to commit (every 100 ms), the other processes.
+        defaults.put("kafka.num.stream.threads", "2");
         defaults.putAll(HttpSettings.defaults(8081));
         return defaults;
     }

@@ -50,8 +50,10 @@ public final class MonitorTopology {
 
     static void describe(StreamsBuilder builder, MonitorConfig config, MonitorEvents events) {
         for (String store : new String[] {PARTIAL_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE}) {
+            // Cached: a step's state is rewritten by each of its T records, but only the value at commit
+            // time needs to reach RocksDB and the changelog (one write per key per commit, not per record).
             builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store), Serdes.String(),
-                    Serdes.ByteArray()));
+                    Serdes.ByteArray()).withCachingEnabled());
         }
         builder.stream(Topics.STEPS, Consumed.with(Serdes.String(), GradwatchSerdes.stepRecord())
                         .withName("steps-source"))
