@@ -52,8 +52,8 @@ public final class LocalStack implements AutoCloseable {
             progress.say("starting alert-service on " + layout.dashboardUrl());
             stack.services.add(stack.startService("alert-service", "alert-service", ALERTS_MAIN,
                     layout.alertsPort(), Map.of()));
-            stack.awaitReady(stack.services.get(0), layout.monitorPort());
-            stack.awaitReady(stack.services.get(1), layout.alertsPort());
+            awaitReady(stack.services.get(0), layout.monitorPort());
+            awaitReady(stack.services.get(1), layout.alertsPort());
             return stack;
         } catch (RuntimeException | InterruptedException e) {
             stack.close();
@@ -110,7 +110,8 @@ public final class LocalStack implements AutoCloseable {
         return Map.of("GRADWATCH_KAFKA_BOOTSTRAP_SERVERS", layout.bootstrapServers());
     }
 
-    private void awaitReady(ManagedProcess service, int port) throws InterruptedException {
+    /** Waits until {@code service} answers 200 on /readyz; fails with the tail of its log if it exits or 120 s pass. */
+    public static void awaitReady(ManagedProcess service, int port) throws InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         URI readyz = URI.create("http://127.0.0.1:" + port + "/readyz");
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();

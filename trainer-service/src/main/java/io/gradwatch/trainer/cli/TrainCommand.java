@@ -256,6 +256,17 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The training a {@code train} command line describes, without running it: for harnesses that
+     * drive {@link TrainingRun} themselves with their own publisher.
+     */
+    public static TrainingSpec specFor(String... args) {
+        TrainCommand command = new TrainCommand();
+        new picocli.CommandLine(command).parseArgs(args);
+        Preset base = command.preset == null ? null : Preset.fromCliName(command.preset);
+        return command.spec(base, Settings.load(Map.of(), null, Map.of(), Map.of()));
+    }
+
     TrainingSpec spec(Preset base, Settings settings) {
         CellKind cellKind = cell != null ? parseEnum(CellKind.class, cell, "--cell")
                 : base != null ? base.cellKind() : CellKind.RNN;

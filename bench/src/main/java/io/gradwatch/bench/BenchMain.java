@@ -1,0 +1,157 @@
+package io.gradwatch.bench;
+
+import io.gradwatch.launcher.StackLayout;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./gradwatch bench}: every scenario on a real broker, one after the other, on this machine. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = {
+    "Measure the pipeline on a real broker started here: monitor throughput against a plain consumer,",
+    "detection latency under load, trainer publish overhead, and 1,000 runs through monitor and",
+    "alert-service. Prints a table and writes the same figures as JSON (docs/performance.md)."})
+public final class BenchMain implements Callable<Integer> {
+    enum Scenario { THROUGHPUT, LATENCY, PUBLISH, SCALE }
+
+    @Option(names = "--quick", description = "small sizes: checks the harness works, figures are not meaningful")
+    boolean quick;
+
+    @Option(names = "--only", split = ",", paramLabel = "SCENARIO",
+            description = "run only these: ${COMPLETION-CANDIDATES} (default: all)")
+    Set<Scenario> only = EnumSet.allOf(Scenario.class);
+
+    @Option(names = "--out", paramLabel = "FILE", description = "JSON results (default: .gradwatch/bench/results.json)")
+    Path out;
+
+    @Option(names = "--data-dir", paramLabel = "DIR", description = "broker and service data (default: .gradwatch/bench)")
+    Path dataDir;
+
+    @Option(names = "--port-base", defaultValue = "29092", paramLabel = "N",
+            description = "each scenario's stack uses N+10*i .. N+10*i+3 (default: ${DEFAULT-VALUE})")
+    int portBase;
+
+    @Override
+    public Integer call() throws Exception {
+        Path home = Path.of(System.getProperty("gradwatch.home", ".")).toAbsolutePath().normalize();
+        Path data = dataDir != null ? dataDir.toAbsolutePath() : home.resolve(".gradwatch").resolve("bench");
+        Path results = out != null ? out : data.resolve("results.json");
+        Consumer<String> progress = message -> System.out.println("bench: " + message);
+        Report report = new Report();
+        report.context("date", LocalDate.now().toString());
+        report.context("machine", Runtime.getRuntime().availableProcessors() + " cores, "
+                + System.getProperty("os.arch") + ", " + System.getProperty("java.vm.name") + " "
+                + System.getProperty("java.version"));
+        report.context("mode", quick ? "quick (harness check only)" : "full");
+        SyntheticGradients large = new SyntheticGradients(32, 128);
+        int index = 0;
+        MonitorThroughput.Result throughput = null;
+        for (Scenario scenario : Scenario.values()) {
+            if (!only.contains(scenario)) {
+                continue;
+            }
+            StackLayout layout = new StackLayout(home, data.resolve(scenario.name().toLowerCase(Locale.ROOT)),
+                    portBase + 10 * index++);
+            deleteRecursively(layout.dataDir());
+            try (BenchStack stack = BenchStack.start(layout)) {
+                switch (scenario) {
+                    case THROUGHPUT -> {
+                        throughput = quick ? MonitorThroughput.run(stack, 8, 5, 50, large, progress)
+                                : MonitorThroughput.run(stack, 24, 40, 50, large, progress);
+                        report(report, throughput);
+                    }
+                    case LATENCY -> {
+                        if (throughput == null) {
+                            throughput = MonitorThroughput.run(stack, 8, quick ? 5 : 20, 50, large, progress);
+                        } else {
+                            stack.startMonitor("1g");
+                        }
+                        double load = 0.5 * Math.min(throughput.consumerRecordsPerSecond(),
+                                throughput.monitorRecordsPerSecond());
+                        report(report, DetectionLatency.run(stack, load, quick ? 10 : 100, large, progress));
+                    }
+                    case PUBLISH -> report(report, quick ? PublishOverhead.run(stack, "lstm", 30, 1, progress)
+                            : PublishOverhead.run(stack, "lstm", 200, 3, progress));
+                    case SCALE -> report(report, FleetScale.run(stack, quick ? 100 : 1000, quick ? 1 : 3,
+                            new SyntheticGradients(4, 64), progress));
+                    default -> throw new IllegalStateException(scenario.name());
+                }
+            }
+        }
+        report.print(System.out);
+        report.write(results);
+        System.out.println();
+        System.out.println("bench: figures written to " + results);
+        return 0;
+    }
+
+    private static void report(Report report, MonitorThroughput.Result r) {
+        String section = "1 monitor throughput";
+        report.add(section, "records (" + r.tensorBytes() / 1024 + " KB F32 HIDDEN_GRAD)", r.records(), "records");
+        report.add(section, "plain KafkaConsumer (ceiling)", r.consumerRecordsPerSecond(), "rec/s");
+        report.add(section, "plain KafkaConsumer (ceiling)", r.consumerMegabytesPerSecond(), "MB/s");
+        report.add(section, "monitor-service, exactly-once", r.monitorRecordsPerSecond(), "rec/s");
+        report.add(section, "monitor-service, exactly-once", r.monitorMegabytesPerSecond(), "MB/s");
+        report.add(section, "monitor / consumer", r.ratio(), "ratio", ">= 0.9", r.ratio() >= 0.9);
+    }
+
+    private static void report(Report report, DetectionLatency.Result r) {
+        String section = "2 detection latency";
+        report.add(section, "background load (target)", r.loadRecordsPerSecond(), "rec/s");
+        report.add(section, "background load (achieved)", r.achievedLoadRecordsPerSecond(), "rec/s");
+        report.add(section, "probes measured", r.latencyMillis().count(), "probes");
+        report.add(section, "probes without an alert in 10 s", r.missed(), "probes", "0", r.missed() == 0);
+        report.add(section, "send -> AlertEvent p50", r.latencyMillis().p50(), "ms");
+        report.add(section, "send -> AlertEvent p99", r.latencyMillis().p99(), "ms", "<= 200",
+                r.latencyMillis().p99() <= 200);
+        report.add(section, "send -> AlertEvent max", r.latencyMillis().max(), "ms");
+    }
+
+    private static void report(Report report, PublishOverhead.Result r) {
+        String section = "3 publish overhead";
+        report.add(section, "step, --no-kafka (" + r.preset() + ")", r.offlineStepMillis(), "ms");
+        report.add(section, "step, publishing every step", r.kafkaStepMillis(), "ms");
+        report.add(section, "overhead", 100 * r.overhead(), "%", "<= 3", r.overhead() <= 0.03);
+    }
+
+    private static void report(Report report, FleetScale.Result r) {
+        String section = "5 scale";
+        report.add(section, "runs x 2 layers x T 50 (" + r.tensorBytes() + " B records)", r.runs(), "runs");
+        report.add(section, "records", r.records(), "records");
+        report.add(section, "monitor sustained throughput", r.monitorRecordsPerSecond(), "rec/s");
+        double heapMb = r.monitorPeakHeapBytes() / (1 << 20);
+        report.add(section, "monitor peak heap used", heapMb, "MiB", "< 1024", heapMb < 1024);
+        report.add(section, "monitor state stores on disk", r.stateStoreBytes() / (double) (1 << 20), "MiB");
+        report.add(section, "alert-service peak heap used", r.alertsPeakHeapBytes() / (1 << 20), "MiB");
+        report.add(section, "alert-service runs tracked", r.trackedRuns(), "runs");
+        report.add(section, "alert-service /metrics series", r.seriesCount(), "series");
+        report.add(section, "/metrics scrape p50", r.scrapeMillis().p50(), "ms");
+        report.add(section, "/metrics scrape max", r.scrapeMillis().max(), "ms", "< 250", r.scrapeMillis().max() < 250);
+    }
+
+    private static void deleteRecursively(Path dir) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(dir)) {
+            return;
+        }
+        try (var paths = java.nio.file.Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(path);
+            }
+        }
+    }
+
+    public static void main(String[] args) {
+        CommandLine command = new CommandLine(new BenchMain()).setCaseInsensitiveEnumValuesAllowed(true);
+        command.setExecutionExceptionHandler((exception, line, parsed) -> {
+            System.err.println("bench: " + exception.getMessage());
+            return 2;
+        });
+        System.exit(command.execute(args));
+    }
+}
