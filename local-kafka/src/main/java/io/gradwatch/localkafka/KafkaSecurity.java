@@ -1,9 +1,11 @@
 package io.gradwatch.localkafka;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.apache.kafka.common.acl.AclBinding;
 
 /**
  * A secured {@link LocalKafka}: one SASL_SSL listener for clients and for the broker itself, with
@@ -14,8 +16,11 @@ import java.util.regex.Pattern;
  * @param adminUser the broker's own user (inter-broker traffic, {@link LocalKafka}'s admin client); a super user
  * @param adminPassword its password
  * @param users further SCRAM users, name to password
+ * @param authorizer whether the broker authorizes requests (KRaft's StandardAuthorizer; no ACL, no access)
+ * @param acls the ACLs {@link LocalKafka} creates as soon as the broker answers, when {@code authorizer}
  */
-public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword, Map<String, String> users) {
+public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword, Map<String, String> users,
+                            boolean authorizer, List<AclBinding> acls) {
     /** The one SASL mechanism a secured broker enables. */
     public static final String MECHANISM = "SCRAM-SHA-512";
     /** Names and passwords go into StorageTool's {@code name=...,password=...} syntax: keep them plain. */
@@ -24,6 +29,10 @@ public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword
     public KafkaSecurity {
         Objects.requireNonNull(tls, "tls");
         users = Map.copyOf(users);
+        acls = List.copyOf(acls);
+        if (!authorizer && !acls.isEmpty()) {
+            throw new IllegalArgumentException("ACLs need the authorizer");
+        }
         requirePlain(adminUser, "admin user");
         requirePlain(adminPassword, "admin password");
         users.forEach((name, password) -> {
@@ -33,6 +42,19 @@ public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword
         if (users.containsKey(adminUser)) {
             throw new IllegalArgumentException("user " + adminUser + " is the admin user already");
         }
+    }
+
+    /** Authentication only: every user may do everything. */
+    public KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword, Map<String, String> users) {
+        this(tls, adminUser, adminPassword, users, false, List.of());
+    }
+
+    /**
+     * The same broker with authorization on: a request is allowed only by one of {@code bindings}
+     * (the admin user, a super user, may do everything).
+     */
+    public KafkaSecurity withAcls(List<AclBinding> bindings) {
+        return new KafkaSecurity(tls, adminUser, adminPassword, users, true, bindings);
     }
 
     /** Every SCRAM user the broker knows, the admin first. */
@@ -86,12 +108,19 @@ public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword
         properties.put("ssl.truststore.type", TlsFiles.STORE_TYPE);
         properties.put("ssl.client.auth", "none");
         properties.put("super.users", "User:" + adminUser);
+        if (authorizer) {
+            properties.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            properties.put("allow.everyone.if.no.acl.found", "false");
+            // The broker reaches its own controller over the PLAINTEXT controller listener on
+            // 127.0.0.1, as User:ANONYMOUS; no client can be ANONYMOUS on the SASL_SSL listener.
+            properties.put("super.users", "User:" + adminUser + ";User:ANONYMOUS");
+        }
         return properties;
     }
 
     /** StorageTool arguments that create every user at format time. */
-    java.util.List<String> formatArguments() {
-        java.util.List<String> arguments = new java.util.ArrayList<>();
+    List<String> formatArguments() {
+        List<String> arguments = new java.util.ArrayList<>();
         allUsers().forEach((name, password) -> {
             arguments.add("--add-scram");
             arguments.add(MECHANISM + "=[name=" + name + ",password=" + password + "]");
@@ -107,6 +136,7 @@ public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword
 
     @Override
     public String toString() {
-        return "KafkaSecurity[SASL_SSL " + MECHANISM + ", users=" + allUsers().keySet() + ", tls=" + tls + "]";
+        return "KafkaSecurity[SASL_SSL " + MECHANISM + ", users=" + allUsers().keySet()
+                + (authorizer ? ", " + acls.size() + " ACLs" : "") + ", tls=" + tls + "]";
     }
 }

@@ -253,6 +253,7 @@ public final class LocalKafka implements AutoCloseable {
                 }
                 try {
                     client.describeCluster().nodes().get(3, TimeUnit.SECONDS);
+                    createAcls(client);
                     LOG.info("Kafka broker ready at {} (data in {})", bootstrapServers(), config.dataDir());
                     return;
                 } catch (ExecutionException | java.util.concurrent.TimeoutException notYet) {
@@ -266,6 +267,18 @@ public final class LocalKafka implements AutoCloseable {
         kill();
         throw new IllegalStateException("Kafka broker not ready within " + config.startupTimeout() + ":\n"
                 + tail(logFile));
+    }
+
+    private void createAcls(Admin client) throws InterruptedException {
+        KafkaSecurity security = config.security();
+        if (security == null || security.acls().isEmpty()) {
+            return;
+        }
+        try {
+            client.createAcls(security.acls()).all().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("could not create the ACLs on " + bootstrapServers() + ": " + e, e);
+        }
     }
 
     private static boolean portOpen(int port) {

@@ -15,20 +15,32 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The secured broker: SASL_SSL with SCRAM-SHA-512 users from format time and a keytool-made CA. */
+/** The secured broker: SASL_SSL with SCRAM-SHA-512 users from format time, a keytool-made CA, and ACLs. */
 class SecuredLocalKafkaIT {
 
     @Test
-    void aUserWithTheRightPasswordProducesAndConsumesAndAWrongPasswordOrPlaintextIsRefused(@TempDir Path dir)
-            throws Exception {
+    void aUserWithTheRightPasswordAndAclsProducesAndConsumesAndAWrongPasswordPlaintextOrNoAclIsRefused(
+            @TempDir Path dir) throws Exception {
         TlsFiles tls = TlsFiles.generate(dir.resolve("tls"), "store-pass-1", 2);
-        KafkaSecurity security = new KafkaSecurity(tls, "admin", "admin-pass-1", Map.of("alice", "alice-pass-1"));
+        KafkaSecurity security = new KafkaSecurity(tls, "admin", "admin-pass-1",
+                Map.of("alice", "alice-pass-1", "bob", "bob-pass-1")).withAcls(List.of(
+                        allow("alice", ResourceType.TOPIC, "secured.topic", AclOperation.WRITE),
+                        allow("alice", ResourceType.TOPIC, "secured.topic", AclOperation.READ),
+                        allow("alice", ResourceType.GROUP, "secured-it", AclOperation.READ)));
         try (LocalKafka kafka = LocalKafka.start(LocalKafkaConfig.defaults(dir.resolve("kafka")).secured(security))) {
             assertThat(kafka.security()).contains(security);
             kafka.createTopics(List.of("secured.topic"), 1);
@@ -54,6 +66,14 @@ class SecuredLocalKafkaIT {
                 assertThat(value).isEqualTo("over TLS");
             }
 
+            Properties bob = client(kafka, security.clientProperties("bob", "bob-pass-1"));
+            bob.put("max.block.ms", "10000");
+            try (var producer = new KafkaProducer<>(bob, new StringSerializer(), new StringSerializer())) {
+                assertThatThrownBy(() -> producer.send(new ProducerRecord<>("secured.topic", "k", "no ACL"))
+                        .get(30, TimeUnit.SECONDS))
+                        .as("bob has no ACL").hasCauseInstanceOf(TopicAuthorizationException.class);
+            }
+
             Properties wrong = client(kafka, security.clientProperties("alice", "not-her-password"));
             try (Admin admin = Admin.create(wrong)) {
                 assertThatThrownBy(() -> admin.listTopics().names().get(20, TimeUnit.SECONDS))
@@ -77,6 +97,11 @@ class SecuredLocalKafkaIT {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("admin password");
         assertThat(new KafkaSecurity(tls, "admin", "pw-1", Map.of()).toString()).doesNotContain("pw-1");
         assertThat(tls.toString()).doesNotContain("secret");
+    }
+
+    private static AclBinding allow(String user, ResourceType type, String name, AclOperation operation) {
+        return new AclBinding(new ResourcePattern(type, name, PatternType.LITERAL),
+                new AccessControlEntry("User:" + user, "*", operation, AclPermissionType.ALLOW));
     }
 
     private static Properties client(LocalKafka kafka, Map<String, String> security) {
