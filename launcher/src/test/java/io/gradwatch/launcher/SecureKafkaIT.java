@@ -175,6 +175,26 @@ class SecureKafkaIT {
 
     @Test
     @Order(3)
+    void servicesRunAsAPrincipalWithoutTheirAclsStopSayingWhichAccessWasDenied() throws Exception {
+        // Both log in fine (the start-up probe passes); Kafka then denies their first real request.
+        Map<String, String> monitorEnv = new HashMap<>(kafkaEnv("alerts", USERS.get("alerts")));
+        monitorEnv.put("GRADWATCH_HTTP_PORT", "0");
+        monitorEnv.put("GRADWATCH_KAFKA_STATE_DIR", dir.resolve("denied-state").toString());
+        monitorEnv.putAll(KAFKA_INFO_LOGGING);
+        ManagedProcess monitor = ManagedProcess.start(layout, "monitor-service-without-acls", "monitor-service",
+                LocalStack.MONITOR_MAIN, List.of(), monitorEnv, "384m");
+        assertExitsWith(monitor, 1, "monitor-service: Kafka denied access (");
+
+        Map<String, String> alertsEnv = new HashMap<>(kafkaEnv("trainer", USERS.get("trainer")));
+        alertsEnv.put("GRADWATCH_HTTP_PORT", "0");
+        alertsEnv.putAll(KAFKA_INFO_LOGGING);
+        ManagedProcess alerts = ManagedProcess.start(layout, "alert-service-without-acls", "alert-service",
+                LocalStack.ALERTS_MAIN, List.of(), alertsEnv, "384m");
+        assertExitsWith(alerts, 1, "alert-service: Kafka denied access (");
+    }
+
+    @Test
+    @Order(4)
     void noSecretAppearsInAnyProgramsOutput() throws Exception {
         stack.stopTrainers();
         List<String> secrets = new ArrayList<>(USERS.values());
@@ -185,7 +205,8 @@ class SecureKafkaIT {
         }
         assertThat(logs.stream().map(file -> file.getFileName().toString())).contains("monitor-service.log",
                 "alert-service.log", "trainer-" + RUN + ".log", "trainer-secure-intruder.log", "trainer-secure-wrong-principal.log",
-                "monitor-service-wrong-password.log", "alert-service-wrong-password.log");
+                "monitor-service-wrong-password.log", "alert-service-wrong-password.log",
+                "monitor-service-without-acls.log", "alert-service-without-acls.log");
         StringBuilder all = new StringBuilder();
         for (Path log : logs) {
             String text = Files.readString(log, StandardCharsets.UTF_8);
