@@ -2,9 +2,9 @@ package io.gradwatch.monitor;
 
 import io.gradwatch.common.config.ServiceStartup;
 import io.gradwatch.common.http.HttpAuth;
-import io.gradwatch.common.kafka.KafkaAccessFailure;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
+import io.gradwatch.common.kafka.KafkaAccessFailure;
 import io.gradwatch.monitor.http.HealthQueries;
 import io.gradwatch.monitor.metrics.MonitorMetrics;
 import io.gradwatch.monitor.topology.MonitorTopology;

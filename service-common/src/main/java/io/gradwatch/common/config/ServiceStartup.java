@@ -1,7 +1,7 @@
 package io.gradwatch.common.config;
 
-import java.nio.file.Path;
 import io.gradwatch.common.kafka.KafkaAccessFailure;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;

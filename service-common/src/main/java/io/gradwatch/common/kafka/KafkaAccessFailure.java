@@ -46,8 +46,8 @@ public final class KafkaAccessFailure {
      * Asks the broker for its cluster id with {@code clientProperties} (the admin-client subset of
      * them) and returns the explanation if Kafka refused the login. A broker that does not answer
      * within {@code timeout} is not a refusal: services wait for Kafka on their own. Services call
-     * this before they start because some clients (Kafka Streams' admin client) retry a refused login
-     * forever instead of failing.
+     * this before they start, so that a wrong password ends them at once with one line, before
+     * Kafka Streams or a consumer thread start and log their own errors.
      */
     public static Optional<String> probe(Properties clientProperties, Duration timeout) {
         Properties admin = new Properties();
