@@ -28,7 +28,9 @@ public final class AlertServiceMain {
 
     public static void main(String[] args) throws InterruptedException {
         AlertServiceConfig config = ServiceStartup.config("alert-service", args, AlertServiceConfig.defaults(), AlertServiceConfig::from);
-        ServiceStartup.runUntilShutdown("alert-service", start(config));
+        ServiceStartup.requireKafkaAccess("alert-service", config.kafka());
+        Running running = start(config);
+        ServiceStartup.runUntilShutdown("alert-service", running, running.consumer().fatal());
     }
 
     /** A started alert-service. */

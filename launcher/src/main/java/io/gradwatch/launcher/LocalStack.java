@@ -1,5 +1,6 @@
 package io.gradwatch.launcher;
 
+import io.gradwatch.localkafka.KafkaSecurity;
 import io.gradwatch.localkafka.LocalKafka;
 import io.gradwatch.localkafka.LocalKafkaConfig;
 import io.gradwatch.protocol.Topics;
@@ -27,31 +28,68 @@ public final class LocalStack implements AutoCloseable {
     private static final int PARTITIONS = 3;
 
     private final StackLayout layout;
+    private final Security security;
     private final List<ManagedProcess> services = new ArrayList<>();
     private final List<ManagedProcess> trainers = new ArrayList<>();
     private LocalKafka kafka;
 
-    private LocalStack(StackLayout layout) {
+    private LocalStack(StackLayout layout, Security security) {
         this.layout = layout;
+        this.security = security;
+    }
+
+    /**
+     * A secured stack: the broker's SASL_SSL listener and users, and the settings each process
+     * gets on top of the bootstrap servers (as {@code GRADWATCH_*} variables, e.g.
+     * {@code GRADWATCH_KAFKA_SASL_JAAS_CONFIG}), so each can run as its own Kafka principal.
+     *
+     * @param broker the secured broker's TLS files and SCRAM users
+     * @param monitorEnv monitor-service's environment additions
+     * @param alertsEnv alert-service's environment additions
+     * @param trainerEnv every trainer's environment additions
+     */
+    public record Security(KafkaSecurity broker, Map<String, String> monitorEnv, Map<String, String> alertsEnv,
+                           Map<String, String> trainerEnv) {
+        public Security {
+            java.util.Objects.requireNonNull(broker, "broker");
+            monitorEnv = Map.copyOf(monitorEnv);
+            alertsEnv = Map.copyOf(alertsEnv);
+            trainerEnv = Map.copyOf(trainerEnv);
+        }
     }
 
     /** Starts everything and waits until each part answers; fails naming the part that did not. */
     public static LocalStack start(StackLayout layout, Progress progress) throws InterruptedException {
+        return start(layout, null, progress);
+    }
+
+    /** {@link #start(StackLayout, Progress)} with a secured broker and per-process settings (null: plain). */
+    public static LocalStack start(StackLayout layout, Security security, Progress progress)
+            throws InterruptedException {
         PortCheck.requireFree(layout);
-        LocalStack stack = new LocalStack(layout);
+        LocalStack stack = new LocalStack(layout, security);
         try {
             stack.writePidFile();
-            progress.say("starting Kafka (KRaft, single node) on " + layout.bootstrapServers());
-            stack.kafka = LocalKafka.start(LocalKafkaConfig.defaults(layout.dataDir().resolve("kafka"))
-                    .withPorts(layout.kafkaPort(), layout.controllerPort()));
+            LocalKafkaConfig kafkaConfig = LocalKafkaConfig.defaults(layout.dataDir().resolve("kafka"))
+                    .withPorts(layout.kafkaPort(), layout.controllerPort());
+            if (security != null) {
+                kafkaConfig = kafkaConfig.secured(security.broker());
+            }
+            progress.say("starting Kafka (KRaft, single node" + (security == null ? "" : ", SASL_SSL") + ") on "
+                    + layout.bootstrapServers());
+            stack.kafka = LocalKafka.start(kafkaConfig);
             stack.kafka.createTopics(Topics.ALL, PARTITIONS);
+            Map<String, String> monitorEnv = new java.util.HashMap<>(Map.of("GRADWATCH_KAFKA_STATE_DIR",
+                    layout.dataDir().resolve("monitor-state").toString()));
             progress.say("starting monitor-service on " + layout.monitorUrl());
+            if (security != null) {
+                monitorEnv.putAll(security.monitorEnv());
+            }
             stack.services.add(stack.startService("monitor-service", "monitor-service", MONITOR_MAIN,
-                    layout.monitorPort(), Map.of("GRADWATCH_KAFKA_STATE_DIR",
-                            layout.dataDir().resolve("monitor-state").toString())));
+                    layout.monitorPort(), monitorEnv));
             progress.say("starting alert-service on " + layout.dashboardUrl());
             stack.services.add(stack.startService("alert-service", "alert-service", ALERTS_MAIN,
-                    layout.alertsPort(), Map.of()));
+                    layout.alertsPort(), security == null ? Map.of() : security.alertsEnv()));
             awaitReady(stack.services.get(0), layout.monitorPort());
             awaitReady(stack.services.get(1), layout.alertsPort());
             return stack;
@@ -65,12 +103,21 @@ public final class LocalStack implements AutoCloseable {
         return layout;
     }
 
+    /** The running broker (for its admin client properties, say). */
+    public LocalKafka kafka() {
+        return kafka;
+    }
+
     /** Starts one training job against this stack. */
     public ManagedProcess startTrainer(String runId, List<String> trainArgs) {
         List<String> args = new ArrayList<>(List.of("train", "--run-id", runId));
         args.addAll(trainArgs);
+        Map<String, String> env = new java.util.HashMap<>(kafkaEnv());
+        if (security != null) {
+            env.putAll(security.trainerEnv());
+        }
         ManagedProcess trainer = ManagedProcess.start(layout, "trainer-" + runId, "trainer-service", TRAINER_MAIN,
-                args, kafkaEnv(), "384m");
+                args, env, "384m");
         trainers.add(trainer);
         return trainer;
     }

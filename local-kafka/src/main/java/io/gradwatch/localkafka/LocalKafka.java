@@ -167,12 +167,17 @@ public final class LocalKafka implements AutoCloseable {
         server.setProperty("process.roles", "broker,controller");
         server.setProperty("node.id", "1");
         server.setProperty("controller.quorum.voters", "1@" + HOST + ":" + controllerPort);
-        server.setProperty("listeners", "PLAINTEXT://" + HOST + ":" + brokerPort + ",CONTROLLER://" + HOST + ":"
+        // Secured: clients and the broker itself on SASL_SSL; the controller stays PLAINTEXT on 127.0.0.1.
+        String listener = config.security() == null ? "PLAINTEXT" : "SASL_SSL";
+        server.setProperty("listeners", listener + "://" + HOST + ":" + brokerPort + ",CONTROLLER://" + HOST + ":"
                 + controllerPort);
-        server.setProperty("advertised.listeners", "PLAINTEXT://" + HOST + ":" + brokerPort);
+        server.setProperty("advertised.listeners", listener + "://" + HOST + ":" + brokerPort);
         server.setProperty("controller.listener.names", "CONTROLLER");
-        server.setProperty("inter.broker.listener.name", "PLAINTEXT");
-        server.setProperty("listener.security.protocol.map", "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT");
+        server.setProperty("inter.broker.listener.name", listener);
+        server.setProperty("listener.security.protocol.map", "CONTROLLER:PLAINTEXT," + listener + ":" + listener);
+        if (config.security() != null) {
+            config.security().brokerProperties(listener).forEach(server::setProperty);
+        }
         server.setProperty("log.dirs", config.dataDir().resolve("logs").toString());
         server.setProperty("num.partitions", "1");
         // One node: every internal topic has exactly one replica.
@@ -195,6 +200,9 @@ public final class LocalKafka implements AutoCloseable {
         List<String> command = javaCommand();
         command.addAll(List.of("kafka.tools.StorageTool", "format", "--config", properties.toString(),
                 "--cluster-id", Uuid.randomUuid().toString(), "--ignore-formatted"));
+        if (config.security() != null) {
+            command.addAll(config.security().formatArguments());
+        }
         Process formatter = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
@@ -245,6 +253,7 @@ public final class LocalKafka implements AutoCloseable {
                 }
                 try {
                     client.describeCluster().nodes().get(3, TimeUnit.SECONDS);
+                    createAcls(client);
                     LOG.info("Kafka broker ready at {} (data in {})", bootstrapServers(), config.dataDir());
                     return;
                 } catch (ExecutionException | java.util.concurrent.TimeoutException notYet) {
@@ -260,6 +269,18 @@ public final class LocalKafka implements AutoCloseable {
                 + tail(logFile));
     }
 
+    private void createAcls(Admin client) throws InterruptedException {
+        KafkaSecurity security = config.security();
+        if (security == null || security.acls().isEmpty()) {
+            return;
+        }
+        try {
+            client.createAcls(security.acls()).all().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("could not create the ACLs on " + bootstrapServers() + ": " + e, e);
+        }
+    }
+
     private static boolean portOpen(int port) {
         try (var socket = new java.net.Socket()) {
             socket.connect(new java.net.InetSocketAddress(HOST, port), 200);
@@ -269,10 +290,22 @@ public final class LocalKafka implements AutoCloseable {
         }
     }
 
-    private Properties adminProperties() {
+    /**
+     * Client properties that reach this broker: the bootstrap servers and, for a secured broker,
+     * SASL_SSL as its admin user (a super user).
+     */
+    public Properties adminProperties() {
         Properties properties = new Properties();
         properties.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        if (config.security() != null) {
+            properties.putAll(config.security().adminClientProperties());
+        }
         return properties;
+    }
+
+    /** The users and TLS files of a secured broker; empty for a plain one. */
+    public java.util.Optional<KafkaSecurity> security() {
+        return java.util.Optional.ofNullable(config.security());
     }
 
     private static void sleep(Duration duration) throws InterruptedException {

@@ -4,6 +4,7 @@ import io.gradwatch.common.config.ServiceStartup;
 import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
+import io.gradwatch.common.kafka.KafkaAccessFailure;
 import io.gradwatch.monitor.http.HealthQueries;
 import io.gradwatch.monitor.metrics.MonitorMetrics;
 import io.gradwatch.monitor.topology.MonitorTopology;
@@ -18,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
@@ -38,12 +40,17 @@ public final class MonitorMain {
 
     public static void main(String[] args) throws InterruptedException {
         MonitorConfig config = ServiceStartup.config("monitor-service", args, MonitorConfig.defaults(), MonitorConfig::from);
-        ServiceStartup.runUntilShutdown("monitor-service", start(config));
+        ServiceStartup.requireKafkaAccess("monitor-service", config.kafka());
+        Running running = start(config);
+        ServiceStartup.runUntilShutdown("monitor-service", running, running.fatal());
     }
 
-    /** A started monitor: Kafka Streams and its HTTP server. */
-    public record Running(KafkaStreams streams, HttpService http, PrometheusMeterRegistry registry)
-            implements AutoCloseable {
+    /**
+     * A started monitor: Kafka Streams and its HTTP server. {@code fatal} completes when Kafka
+     * refused the monitor's credentials or ACLs; Kafka Streams is then shut down, not retried.
+     */
+    public record Running(KafkaStreams streams, HttpService http, PrometheusMeterRegistry registry,
+                          CompletableFuture<Throwable> fatal) implements AutoCloseable {
         @Override
         public void close() {
             http.close();
@@ -82,7 +89,15 @@ public final class MonitorMain {
         Properties properties = MonitorTopology.streamsProperties(config, events);
         properties.put(StreamsConfig.APPLICATION_SERVER_CONFIG, self.host() + ":" + self.port());
         KafkaStreams streams = new KafkaStreams(MonitorTopology.build(config, events), properties);
+        CompletableFuture<Throwable> fatal = new CompletableFuture<>();
         streams.setUncaughtExceptionHandler(exception -> {
+            var refused = KafkaAccessFailure.explain(exception);
+            if (refused.isPresent()) {
+                // A new thread would be refused the same way: stop, saying why in one line.
+                LOG.error("monitor-service: {}", refused.get());
+                fatal.complete(exception);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
             LOG.error("stream thread failed; replacing it", exception);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
@@ -96,6 +111,6 @@ public final class MonitorMain {
         streams.start();
         LOG.info("monitor-service started: application {} on {}, HTTP {}", config.applicationId(),
                 config.kafka().getProperty("bootstrap.servers"), http.baseUri());
-        return new Running(streams, http, registry);
+        return new Running(streams, http, registry, fatal);
     }
 }

@@ -14,12 +14,18 @@ public final class TrainerMain implements Runnable {
         System.exit(execute(args));
     }
 
-    /** Runs the command line; bad input gives one line on stderr and exit code 2, not a stack trace. */
+    /**
+     * Runs the command line; bad input gives one line on stderr and exit code 2, not a stack trace;
+     * Kafka refusing the credentials or ACLs gives one line naming that and exit code 1.
+     */
     public static int execute(String... args) {
         CommandLine commandLine = new CommandLine(new TrainerMain());
         commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> {
             boolean userError = exception instanceof IllegalArgumentException || exception instanceof ConfigException;
             line.getErr().println("gradwatch train: " + exception.getMessage());
+            if (exception instanceof TrainCommand.KafkaRefusedException) {
+                return 1; // the message says what Kafka refused and which settings to check
+            }
             if (!userError) {
                 exception.printStackTrace(line.getErr());
             }

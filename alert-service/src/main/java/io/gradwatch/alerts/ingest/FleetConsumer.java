@@ -1,6 +1,7 @@
 package io.gradwatch.alerts.ingest;
 
 import io.gradwatch.alerts.state.FleetState;
+import io.gradwatch.common.kafka.KafkaAccessFailure;
 import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.Topics;
@@ -11,10 +12,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -37,6 +41,7 @@ public final class FleetConsumer implements AutoCloseable {
     private final KafkaClientMetrics clientMetrics;
     private volatile boolean running = true;
     private volatile boolean caughtUp;
+    private final CompletableFuture<Throwable> fatal = new CompletableFuture<>();
 
     public FleetConsumer(Properties kafka, FleetState state, MeterRegistry registry) {
         Properties properties = new Properties();
@@ -57,6 +62,11 @@ public final class FleetConsumer implements AutoCloseable {
     public FleetConsumer start() {
         thread.start();
         return this;
+    }
+
+    /** Completes when Kafka refused this consumer's credentials or ACLs; it has stopped reading then. */
+    public CompletableFuture<Throwable> fatal() {
+        return fatal;
     }
 
     /** True once the records that existed at start-up have been applied. */
@@ -101,6 +111,10 @@ public final class FleetConsumer implements AutoCloseable {
             if (running) {
                 throw e;
             }
+        } catch (AuthenticationException | AuthorizationException e) {
+            // Retrying cannot help: say why in one line and let the service end.
+            LOG.error("alert-service: {}", KafkaAccessFailure.explain(e).orElseThrow());
+            fatal.complete(e);
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }

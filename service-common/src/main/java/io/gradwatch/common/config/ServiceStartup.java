@@ -1,8 +1,11 @@
 package io.gradwatch.common.config;
 
+import io.gradwatch.common.kafka.KafkaAccessFailure;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,17 +39,58 @@ public final class ServiceStartup {
         }
     }
 
+    /**
+     * Checks that Kafka accepts the service's credentials before it starts; if Kafka refuses them,
+     * prints one line naming the failure and the settings to check, and exits with status 1. A
+     * broker that is not reachable yet is left to the service's own retries.
+     */
+    public static void requireKafkaAccess(String service, Properties kafka) {
+        KafkaAccessFailure.probe(kafka, Duration.ofSeconds(20)).ifPresent(refusal -> {
+            LOG.error("{}: {}", service, refusal);
+            System.err.println(service + ": " + refusal);
+            System.err.flush();
+            System.exit(1);
+        });
+    }
+
     /** Blocks until the JVM is asked to stop (Ctrl-C, SIGTERM), then closes the service. */
     public static void runUntilShutdown(String service, AutoCloseable running) throws InterruptedException {
-        CountDownLatch stopped = new CountDownLatch(1);
+        runUntilShutdown(service, running, new CompletableFuture<>());
+    }
+
+    /**
+     * Blocks until the JVM is asked to stop or {@code fatal} completes: an error the service cannot
+     * recover from, such as Kafka refusing its credentials. Then it prints one line naming the
+     * cause ({@link KafkaAccessFailure} for refused access) to stderr and exits with status 1; the
+     * shutdown hook closes the service either way.
+     */
+    public static void runUntilShutdown(String service, AutoCloseable running, CompletableFuture<Throwable> fatal)
+            throws InterruptedException {
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 running.close();
             } catch (Exception e) {
                 LOG.warn("{} did not close cleanly: {}", service, e.toString());
             }
-            stopped.countDown();
+            stopped.complete(null);
         }, service + "-shutdown"));
-        stopped.await();
+        // Wait here, on the main thread: exiting from the thread that failed (a stream thread, say)
+        // would make the shutdown hook wait for that very thread.
+        try {
+            CompletableFuture.anyOf(stopped, fatal).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            // fatal never completes exceptionally; treat it like a completion
+        }
+        if (fatal.isDone() && !stopped.isDone()) {
+            System.err.println(service + ": " + fatalMessage(fatal.getNow(null)));
+            System.err.flush();
+            System.exit(1);
+        }
+    }
+
+    /** The one line a service ends with for {@code error}. */
+    public static String fatalMessage(Throwable error) {
+        return KafkaAccessFailure.explain(error).orElseGet(() -> "stopping after an unrecoverable error: " + error);
     }
 }

@@ -216,7 +216,14 @@ public final class TrainCommand implements Callable<Integer> {
         } else {
             publisher = KafkaGradientPublisher.create(kafka, spec.publishing().dtype(), spec.publishing().queueSteps());
             control = new ControlListener(spec.runId(), kafka);
-            if (!control.awaitReady(Duration.ofSeconds(30))) {
+            boolean ready = control.awaitReady(Duration.ofSeconds(30));
+            if (control.refusal().isPresent()) {
+                // Wrong credentials or missing ACLs: no retry fixes that, so do not train unwatched.
+                control.close();
+                publisher.close();
+                throw new KafkaRefusedException(control.refusal().get());
+            }
+            if (!ready) {
                 out.println(spec.runId() + ": control topic not reachable yet at " + kafka.get("bootstrap.servers")
                         + "; training anyway, commands will be picked up once it is");
             }
@@ -265,6 +272,13 @@ public final class TrainCommand implements Callable<Integer> {
         new picocli.CommandLine(command).parseArgs(args);
         Preset base = command.preset == null ? null : Preset.fromCliName(command.preset);
         return command.spec(base, Settings.load(Map.of(), null, Map.of(), Map.of()));
+    }
+
+    /** Kafka refused the trainer's credentials or ACLs; {@code TrainerMain} prints the one-line reason. */
+    public static final class KafkaRefusedException extends RuntimeException {
+        KafkaRefusedException(Throwable cause) {
+            super(io.gradwatch.common.kafka.KafkaAccessFailure.explain(cause).orElse(cause.toString()), cause);
+        }
     }
 
     TrainingSpec spec(Preset base, Settings settings) {

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Queue;
 import java.util.UUID;
@@ -19,6 +20,8 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -37,6 +40,7 @@ public final class ControlListener implements AutoCloseable {
     private final KafkaConsumer<String, byte[]> consumer;
     private final Queue<ControlCommand> pending = new ConcurrentLinkedQueue<>();
     private final CountDownLatch assigned = new CountDownLatch(1);
+    private volatile Throwable refused;
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -55,9 +59,17 @@ public final class ControlListener implements AutoCloseable {
         this.thread.start();
     }
 
-    /** Waits until the listener has its partitions, so a command sent after this is not missed. */
+    /**
+     * Waits until the listener has its partitions, so a command sent after this is not missed.
+     * Returns false on timeout, and at once when Kafka refused the client (see {@link #refusal()}).
+     */
     public boolean awaitReady(Duration timeout) throws InterruptedException {
-        return assigned.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return assigned.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && refused == null;
+    }
+
+    /** The error with which Kafka refused this client's credentials or ACLs, if it did. */
+    public Optional<Throwable> refusal() {
+        return Optional.ofNullable(refused);
     }
 
     /** The commands received since the last call, oldest first. */
@@ -103,6 +115,9 @@ public final class ControlListener implements AutoCloseable {
             if (running) {
                 throw e;
             }
+        } catch (AuthenticationException | AuthorizationException e) {
+            refused = e;
+            assigned.countDown();
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
