@@ -42,6 +42,7 @@ import org.junit.jupiter.api.Test;
 class MonitorTopologyTest {
     private static final int T = 5;
     private final List<String> deadLetters = new ArrayList<>();
+    private final List<String> outcomes = new ArrayList<>();
     private TopologyTestDriver driver;
     private TestInputTopic<String, TensorRecord> gradients;
     private TestInputTopic<String, byte[]> rawGradients;
@@ -59,6 +60,27 @@ class MonitorTopologyTest {
             @Override
             public void deadLetter(String reason) {
                 deadLetters.add(reason);
+                outcomes.add("dlq:" + reason);
+            }
+
+            @Override
+            public void accepted() {
+                outcomes.add("accepted");
+            }
+
+            @Override
+            public void duplicate() {
+                outcomes.add("duplicate");
+            }
+
+            @Override
+            public void late() {
+                outcomes.add("late");
+            }
+
+            @Override
+            public void punctuationFailed() {
+                outcomes.add("punctuation-failed");
             }
         };
         driver = new TopologyTestDriver(MonitorTopology.build(config, events),
@@ -202,7 +224,7 @@ class MonitorTopologyTest {
 
         // Kafka Streams' handlers saw every bad record, with the reason the protocol names.
         assertThat(deadLetters).containsExactly("INVALID_WIRE_FORMAT", "TIMESTEP_OUT_OF_RANGE",
-                "TIMESTEP_OUT_OF_RANGE", "TOO_LARGE", "MISSING_FIELD");
+                "TIMESTEP_OUT_OF_RANGE", "TOO_LARGE", "KEY_MISMATCH");
         // TopologyTestDriver forwards the processing handler's dead letters (the real-broker test,
         // MonitorIT, checks the deserialization ones too): original bytes and headers.
         List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
@@ -212,10 +234,69 @@ class MonitorTopologyTest {
             assertThat(header(letter, DeadLetters.HEADER_OFFSET)).matches("\\d+");
         });
         TestRecord<byte[], byte[]> wrongKey = letters.get(letters.size() - 1);
-        assertThat(header(wrongKey, DeadLetters.HEADER_REASON)).isEqualTo("MISSING_FIELD");
+        assertThat(header(wrongKey, DeadLetters.HEADER_REASON)).isEqualTo("KEY_MISMATCH");
         assertThat(header(wrongKey, DeadLetters.HEADER_ERROR)).contains("differs from run_id");
         assertThat(wrongKey.value()).isEqualTo(good.toByteArray());
         assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void everyRecordIsAcceptedADuplicateLateOrADeadLetterExactlyOnce() {
+        start(Map.of());
+        List<TensorRecord> records = step("run-a", 0, 0, geometric(0.9));
+        gradients.pipeInput("run-a", records.get(0));
+        gradients.pipeInput("run-a", records.get(0));
+        records.subList(1, T).forEach(r -> gradients.pipeInput("run-a", r));
+        gradients.pipeInput("run-a", records.get(2));
+        assertThat(outcomes).containsExactly("accepted", "duplicate", "accepted", "accepted", "accepted", "accepted",
+                "late");
+        assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void aRecordWhoseSeqLenContradictsItsStepIsADeadLetterAndLeavesTheStepAlone() {
+        start(Map.of());
+        List<TensorRecord> records = step("run-a", 0, 0, geometric(0.9));
+        gradients.pipeInput("run-a", records.get(0));
+        TensorRecord conflicting = records.get(1).toBuilder().setSeqLen(T + 3).build();
+        gradients.pipeInput("run-a", conflicting);
+        records.subList(1, T).forEach(r -> gradients.pipeInput("run-a", r));
+
+        assertThat(deadLetters).containsExactly("SEQ_LEN_CONFLICT");
+        TestRecord<byte[], byte[]> letter = dlq.readRecord();
+        assertThat(header(letter, DeadLetters.HEADER_REASON)).isEqualTo("SEQ_LEN_CONFLICT");
+        assertThat(letter.value()).isEqualTo(conflicting.toByteArray());
+        LayerHealth result = health.readValue();
+        assertThat(result.getComplete()).isTrue();
+        assertThat(result.getTimestepNormsList()).hasSize(T);
+    }
+
+    @Test
+    void nullGarbageAndForeignKeysAndTombstonesAreDeadLettersWithAReason() {
+        start(Map.of());
+        TensorRecord good = step("run-a", 0, 0, geometric(0.9)).get(0);
+        TestInputTopic<byte[], byte[]> raw = driver.createInputTopic(Topics.GRADIENTS, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        raw.pipeInput((byte[]) null, good.toByteArray());
+        raw.pipeInput(new byte[] {(byte) 0xc3, (byte) 0x28, 0, (byte) 0xff}, good.toByteArray());
+        raw.pipeInput("run-a".getBytes(StandardCharsets.UTF_8), (byte[]) null);
+        publish("run-a", 0, geometric(0.9));
+
+        assertThat(deadLetters).containsExactly("KEY_MISMATCH", "KEY_MISMATCH", "MISSING_FIELD");
+        List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
+        assertThat(letters).hasSize(3);
+        assertThat(letters.get(0).key()).isNull();
+        assertThat(header(letters.get(0), DeadLetters.HEADER_ERROR)).contains("key null differs");
+        assertThat(letters.get(1).key()).containsExactly((byte) 0xc3, (byte) 0x28, 0, (byte) 0xff);
+        assertThat(header(letters.get(2), DeadLetters.HEADER_ERROR)).contains("tombstone");
+        assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void stepKeysAreParsedFromTheirEnd() {
+        StoreKeys.StepKey key = StoreKeys.parseStep(StoreKeys.step("a\u0000b", 12, 3));
+        assertThat(key).isEqualTo(new StoreKeys.StepKey("a\u0000b", 12, 3));
+        assertThat(StoreKeys.alertParts(StoreKeys.alert("x\u0000y", 2, "VANISHING"))).containsExactly("2", "VANISHING");
     }
 
     @Test
