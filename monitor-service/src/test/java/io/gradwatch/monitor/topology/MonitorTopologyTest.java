@@ -293,6 +293,22 @@ class MonitorTopologyTest {
     }
 
     @Test
+    void aRunIdWithTheStoreKeySeparatorIsADeadLetterAndTheExpiryKeepsWorking() {
+        // Before run ids were checked, "a\0x" was stored, and the expiry punctuator split its key on
+        // NUL, failed to parse the step, lost the step and dead-lettered an empty record every time.
+        start(Map.of("monitor.grace", "10s"));
+        TensorRecord hostile = step("a\u0000x", 0, 0, geometric(0.9)).get(0);
+        rawGradients.pipeInput("a\u0000x", hostile.toByteArray());
+        step("run-a", 0, 0, geometric(0.9)).subList(0, 2).forEach(r -> gradients.pipeInput("run-a", r));
+        driver.advanceWallClockTime(Duration.ofSeconds(11));
+        assertThat(deadLetters).containsExactly("INVALID_RUN_ID");
+        assertThat(outcomes).containsExactly("dlq:INVALID_RUN_ID", "accepted", "accepted");
+        LayerHealth expired = health.readValue();
+        assertThat(expired.getRunId()).isEqualTo("run-a");
+        assertThat(expired.getComplete()).isFalse();
+    }
+
+    @Test
     void stepKeysAreParsedFromTheirEnd() {
         StoreKeys.StepKey key = StoreKeys.parseStep(StoreKeys.step("a\u0000b", 12, 3));
         assertThat(key).isEqualTo(new StoreKeys.StepKey("a\u0000b", 12, 3));
