@@ -37,7 +37,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class AlertHttpBadInputIT {
     private static final String RUN = "team-a/lm-7b/" + System.nanoTime();
     /** The protocol allows any run id without control characters: this one is markup. */
-    private static final String HOSTILE_RUN = "<img src=x onerror=alert(1)>\"'&" + System.nanoTime();
+    private static final String HOSTILE_RUN = "<img src=x onerror=document.body.setAttribute('data-pwned',1)>\"'&"
+            + System.nanoTime();
     private static final List<String> BAD_NUMBERS = List.of("abc", "-1", "0", "10001", "99999999999999999999", "",
             "%D9%A3", "1.5", "1e3", "%2B5", "..%2F..%2Fetc%2Fpasswd", "5%0D%0ASet-Cookie:%20a=1", "9".repeat(5000));
     private static final HttpClient CLIENT = HttpClient.newHttpClient();
@@ -151,6 +152,28 @@ class AlertHttpBadInputIT {
         for (String path : List.of("/", "/assets/dashboard.js", "/assets/uplot.js", "/assets/uplot.css")) {
             wrongMethods(path);
         }
+    }
+
+    /** The page in a real browser (Debian's chromium, as the end-to-end test uses): the markup stays text. */
+    @Test
+    void theDashboardInABrowserShowsAMarkupRunIdAsText(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path chromium = java.nio.file.Path.of("/usr/bin/chromium");
+        assertThat(java.nio.file.Files.isExecutable(chromium))
+                .as("/usr/bin/chromium is not installed: install the Debian package 'chromium' (./gradwatch test does)")
+                .isTrue();
+        Process process = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--user-data-dir=" + java.nio.file.Files.createTempDirectory(dir, "chromium"),
+                "--virtual-time-budget=5000", "--dump-dom",
+                base + "/?run=" + URLEncoder.encode(HOSTILE_RUN, StandardCharsets.UTF_8))
+                .redirectError(dir.resolve("chromium.log").toFile()).start();
+        String dom = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        // The run is listed (as text: the cell's < is escaped when the DOM is serialised) and its
+        // onerror never ran, so no <img> element was ever made of it.
+        assertThat(dom).contains("<td>&lt;img src=x onerror=document.body.setAttribute('data-pwned',1)&gt;\"'&amp;")
+                .doesNotContain("data-pwned=\"1\"").doesNotContain("<img src=\"x\"");
     }
 
     @Test
