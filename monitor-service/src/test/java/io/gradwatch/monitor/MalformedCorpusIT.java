@@ -228,6 +228,52 @@ class MalformedCorpusIT {
         }
     }
 
+    /**
+     * Records that are valid but as large as the protocol allows: the longest seq_len, the most
+     * elements that fit in one Kafka record. Whatever the monitor keeps for them (state-store
+     * changelog, LayerHealth) must fit in a Kafka record too, or the stream thread dies on every retry.
+     */
+    @Test
+    void recordsAtTheProtocolLimitsDoNotStopTheMonitor(KafkaBroker broker, @TempDir Path state) throws Exception {
+        String prefix = "limits-" + Long.toString(System.nanoTime(), 36) + "-";
+        Map<String, String> overrides = new HashMap<>();
+        overrides.put("kafka.bootstrap.servers", broker.bootstrapServers());
+        overrides.put("kafka.state.dir", state.toString());
+        overrides.put("monitor.application-id", prefix + "monitor");
+        overrides.put("monitor.grace", "3s");
+        overrides.put("http.port", "0");
+        MonitorConfig config = MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), overrides));
+        try (MonitorMain.Running monitor = MonitorMain.start(config)) {
+            awaitRunning(monitor.streams());
+            List<String> threadsBefore = threadNames(monitor.streams());
+            int maxSeqLen = TensorRecords.DEFAULT_LIMITS.maxSeqLen();
+            Random random = new Random(SEED);
+            try (var producer = new KafkaProducer<>(broker.clientProperties(), new ByteArraySerializer(),
+                    new ByteArraySerializer())) {
+                // The longest sequence: one timestep of it opens a step whose state covers every timestep.
+                String longRun = prefix + "long";
+                producer.send(new ProducerRecord<>(Topics.GRADIENTS, bytes(longRun), tensor(longRun, 0, 0,
+                        values(random, 1f)).toBuilder().setSeqLen(maxSeqLen).setTimestep(maxSeqLen - 1).build()
+                        .toByteArray())).get();
+                // Then a good run on the same partitions, which must still be analysed.
+                for (int p = 0; p < 4; p++) {
+                    String run = prefix + "after-" + p;
+                    for (int t = 0; t < T; t++) {
+                        producer.send(new ProducerRecord<>(Topics.GRADIENTS, bytes(run),
+                                tensor(run, 0, t, values(random, 0.5f)).toByteArray())).get();
+                    }
+                }
+            }
+            List<ConsumerRecord<byte[], byte[]>> health = readTopic(broker, Topics.HEALTH, prefix, 5);
+            assertThat(health.stream().map(MalformedCorpusIT::key).distinct().toList())
+                    .contains(prefix + "after-0", prefix + "after-1", prefix + "after-2", prefix + "after-3");
+            assertThat(health.stream().map(MalformedCorpusIT::key).toList()).as("the long step, expired incomplete")
+                    .contains(prefix + "long");
+            assertThat(monitor.streams().state()).isEqualTo(KafkaStreams.State.RUNNING);
+            assertThat(threadNames(monitor.streams())).isEqualTo(threadsBefore);
+        }
+    }
+
     // ---------------------------------------------------------------- the corpus
 
     /**

@@ -11,8 +11,14 @@ import java.nio.ByteOrder;
 
 /** Validation and encoding of {@link TensorRecord}s. */
 public final class TensorRecords {
-    /** 100k timesteps and 16M elements (64 MB of F32): far above any real record, far below harm. */
-    public static final TensorLimits DEFAULT_LIMITS = new TensorLimits(100_000, 1L << 24);
+    /**
+     * 10k timesteps and 16M elements (64 MB of F32): far above any real record, far below harm. The
+     * monitor keeps 24 bytes per timestep for an open step and publishes as much in its
+     * LayerHealth, and both must fit in one Kafka record (1 MB by default): at 10k timesteps they
+     * are 240 kB. (At the former 100k, one valid record made a 2.4 MB changelog record that Kafka
+     * refused, and the monitor's stream thread died on it again and again.)
+     */
+    public static final TensorLimits DEFAULT_LIMITS = new TensorLimits(10_000, 1L << 24);
     /** Longest accepted run id, in UTF-16 code units. */
     public static final int MAX_RUN_ID_LENGTH = 1_000;
 

@@ -309,6 +309,24 @@ class MonitorTopologyTest {
     }
 
     @Test
+    void whatTheMonitorKeepsAndSendsForTheLongestStepFitsInOneKafkaRecord() {
+        // Kafka's default max.request.size is 1 MiB; the changelog record of an open step and the
+        // LayerHealth of the step must stay below it, or the stream thread dies on them (MalformedCorpusIT).
+        int longest = TensorRecords.DEFAULT_LIMITS.maxSeqLen();
+        start(Map.of("monitor.grace", "10s"));
+        float[] values = new float[8];
+        java.util.Arrays.fill(values, 0.5f);
+        TensorRecord last = tensor("run-a", 0, 0, 0, TensorKind.HIDDEN_GRAD, ActivationFunction.TANH, values)
+                .toBuilder().setSeqLen(longest).setTimestep(longest - 1).build();
+        assertThat(io.gradwatch.monitor.analysis.StepState.start(last, 0).toBytes().length).isLessThan(1_000_000);
+        gradients.pipeInput("run-a", last);
+        driver.advanceWallClockTime(Duration.ofSeconds(11));
+        LayerHealth result = health.readValue();
+        assertThat(result.getTimestepNormsCount()).isEqualTo(longest);
+        assertThat(result.getSerializedSize()).isLessThan(1_000_000);
+    }
+
+    @Test
     void stepKeysAreParsedFromTheirEnd() {
         StoreKeys.StepKey key = StoreKeys.parseStep(StoreKeys.step("a\u0000b", 12, 3));
         assertThat(key).isEqualTo(new StoreKeys.StepKey("a\u0000b", 12, 3));
