@@ -274,6 +274,10 @@ public final class TrainCommand implements Callable<Integer> {
         String name = runId != null ? runId : (base != null ? base.cliName() : cellKind.name().toLowerCase(Locale.ROOT))
                 + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         requireRunId(name);
+        if (seqLen != null && seqLen > TensorRecords.DEFAULT_LIMITS.maxSeqLen()) {
+            throw new IllegalArgumentException("--seq-len must be <= " + TensorRecords.DEFAULT_LIMITS.maxSeqLen()
+                    + " (the most timesteps a gradient record may have, docs/protocol.md), got " + seqLen);
+        }
         requirePositive(publishEvery, "--publish-every");
         requirePositive(publishBuffer, "--publish-buffer");
         return new TrainingSpec(name,
