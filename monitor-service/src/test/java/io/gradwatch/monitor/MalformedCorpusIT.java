@@ -205,7 +205,7 @@ class MalformedCorpusIT {
             for (int r = 0; r < NAN_RUNS; r++) {
                 String run = prefix + "nan-" + r;
                 assertThat(health.get(run)).as(run).isNotEmpty().allSatisfy(h -> {
-                    assertThat(h.getFlagsList()).contains(AlertType.NON_FINITE);
+                    assertThat(h.getFlagsList()).containsExactly(AlertType.NON_FINITE);
                     assertThat(h.getNonFiniteCount()).isPositive();
                 });
                 assertThat(alerts).as(run).anySatisfy(alert -> {

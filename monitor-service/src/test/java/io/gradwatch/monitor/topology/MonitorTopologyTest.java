@@ -327,6 +327,26 @@ class MonitorTopologyTest {
     }
 
     @Test
+    void aStepOfNothingButNanAndInfIsNonFiniteNotVanishing() {
+        start(Map.of());
+        float[] nonFinite = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN,
+            Float.NaN, Float.NaN, Float.POSITIVE_INFINITY, Float.NaN};
+        for (long step = 0; step < 4; step++) {
+            for (int t = 0; t < T; t++) {
+                gradients.pipeInput("run-a", tensor("run-a", step, 0, t, TensorKind.HIDDEN_GRAD,
+                        ActivationFunction.TANH, nonFinite));
+            }
+        }
+        List<LayerHealth> results = health.readValuesToList();
+        assertThat(results).hasSize(4).allSatisfy(result -> {
+            assertThat(result.getFlagsList()).containsExactly(AlertType.NON_FINITE);
+            assertThat(result.getNonFiniteCount()).isEqualTo(8L * T);
+            assertThat(result.getTimestepNormsList()).allSatisfy(norm -> assertThat(norm).isNaN());
+        });
+        assertThat(alerts.readValuesToList()).extracting(AlertEvent::getType).containsExactly(AlertType.NON_FINITE);
+    }
+
+    @Test
     void stepKeysAreParsedFromTheirEnd() {
         StoreKeys.StepKey key = StoreKeys.parseStep(StoreKeys.step("a\u0000b", 12, 3));
         assertThat(key).isEqualTo(new StoreKeys.StepKey("a\u0000b", 12, 3));
