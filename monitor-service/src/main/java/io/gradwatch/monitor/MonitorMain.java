@@ -81,9 +81,10 @@ public final class MonitorMain {
                                 : holder[0].state()) + "\n"))
                 .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
                         registry.scrape()))
-                .get("/runs", request -> Response.json("local".equals(request.queryParam("scope", "all"))
-                        ? queries[0].localRuns() : queries[0].allRuns()))
-                .get("/runs/{runId}/health", request -> Response.json(queries[0].runHealth(request.idParam("runId"))))
+                .get("/runs", request -> Response.json("local".equals(request.allowQuery("scope")
+                        .choiceQueryParam("scope", "all", "all", "local")) ? queries[0].localRuns() : queries[0].allRuns()))
+                .get("/runs/{runId}/health", request -> Response.json(queries[0].runHealth(request.allowQuery()
+                        .idParam("runId"))))
                 .start("monitor-http");
         HostInfo self = new HostInfo(config.http().host(), http.port());
         Properties properties = MonitorTopology.streamsProperties(config, events);

@@ -46,5 +46,6 @@ public final class GradwatchSerdes {
         if (runId.isEmpty()) {
             throw new MalformedRecordException(MalformedRecordException.Reason.MISSING_FIELD, "run_id is empty");
         }
+        TensorRecords.checkRunId(runId);
     }
 }

@@ -24,8 +24,14 @@ public final class MalformedRecordException extends SerializationException {
         TOO_LARGE,
         /** timestep outside 0 .. seq_len-1, or seq_len outside 1 .. the configured limit. */
         TIMESTEP_OUT_OF_RANGE,
-        /** A required field (run id, kind) is missing or negative where it must not be. */
-        MISSING_FIELD
+        /** A required field (run id, kind, the value itself) is missing, or step or layer is negative. */
+        MISSING_FIELD,
+        /** The run id has a control character (such as NUL) or is longer than {@link TensorRecords#MAX_RUN_ID_LENGTH}. */
+        INVALID_RUN_ID,
+        /** The record's key is not its run id (null, undecodable, or another run's). */
+        KEY_MISMATCH,
+        /** The record's seq_len differs from that of the records already seen for the same step and layer. */
+        SEQ_LEN_CONFLICT
     }
 
     private final Reason reason;

@@ -11,8 +11,16 @@ import java.nio.ByteOrder;
 
 /** Validation and encoding of {@link TensorRecord}s. */
 public final class TensorRecords {
-    /** 100k timesteps and 16M elements (64 MB of F32): far above any real record, far below harm. */
-    public static final TensorLimits DEFAULT_LIMITS = new TensorLimits(100_000, 1L << 24);
+    /**
+     * 10k timesteps and 16M elements (64 MB of F32): far above any real record, far below harm. The
+     * monitor keeps 24 bytes per timestep for an open step and publishes as much in its
+     * LayerHealth, and both must fit in one Kafka record (1 MB by default): at 10k timesteps they
+     * are 240 kB. (At the former 100k, one valid record made a 2.4 MB changelog record that Kafka
+     * refused, and the monitor's stream thread died on it again and again.)
+     */
+    public static final TensorLimits DEFAULT_LIMITS = new TensorLimits(10_000, 1L << 24);
+    /** Longest accepted run id, in UTF-16 code units. */
+    public static final int MAX_RUN_ID_LENGTH = 1_000;
 
     private TensorRecords() {
     }
@@ -31,6 +39,7 @@ public final class TensorRecords {
         if (record.getRunId().isEmpty()) {
             throw new MalformedRecordException(Reason.MISSING_FIELD, "run_id is empty");
         }
+        checkRunId(record.getRunId());
         if (record.getKind() == TensorKind.KIND_UNSPECIFIED || record.getKind() == TensorKind.UNRECOGNIZED) {
             throw new MalformedRecordException(Reason.MISSING_FIELD, "kind is " + record.getKind());
         }
@@ -47,6 +56,24 @@ public final class TensorRecords {
                     "timestep " + record.getTimestep() + " outside 0.." + (record.getSeqLen() - 1));
         }
         checkShape(record, limits);
+    }
+
+    /**
+     * A run id is used as the record key and as the first part of the monitor's state-store keys,
+     * which separate their parts with NUL: no control characters, and a bounded length.
+     */
+    public static void checkRunId(String runId) {
+        if (runId.length() > MAX_RUN_ID_LENGTH) {
+            throw new MalformedRecordException(Reason.INVALID_RUN_ID,
+                    "run_id has " + runId.length() + " characters, more than " + MAX_RUN_ID_LENGTH);
+        }
+        for (int i = 0; i < runId.length(); i++) {
+            char c = runId.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                throw new MalformedRecordException(Reason.INVALID_RUN_ID,
+                        String.format(java.util.Locale.ROOT, "run_id has the control character U+%04X at %d", (int) c, i));
+            }
+        }
     }
 
     /** Checks dtype, shape and data length; returns the element count. */

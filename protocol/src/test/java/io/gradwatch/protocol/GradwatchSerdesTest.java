@@ -93,6 +93,20 @@ class GradwatchSerdesTest {
     }
 
     @Test
+    void rejectsRunIdsWithControlCharactersOrTooLong() {
+        assertRejected(mutate(b -> b.setRunId("run\u0000a")), Reason.INVALID_RUN_ID);
+        assertRejected(mutate(b -> b.setRunId("run\r\nSet-Cookie: x")), Reason.INVALID_RUN_ID);
+        assertRejected(mutate(b -> b.setRunId("r".repeat(TensorRecords.MAX_RUN_ID_LENGTH + 1))), Reason.INVALID_RUN_ID);
+        // The same rule for every record type: run ids become keys, labels and state-store prefixes.
+        assertThatThrownBy(() -> GradwatchSerdes.stepRecord().decode(StepRecord.newBuilder().setRunId("a\nb").build()
+                .toByteArray())).isInstanceOfSatisfying(MalformedRecordException.class,
+                        e -> assertThat(e.reason()).isEqualTo(Reason.INVALID_RUN_ID));
+        // Slashes, spaces and non-ASCII letters are fine: team-a/lm-7b/2026-11-23T04:00.
+        assertThat(GradwatchSerdes.tensorRecord().decode(mutate(b -> b.setRunId("team-a/lm 7b/\u00e9t\u00e9"))).getRunId())
+                .isEqualTo("team-a/lm 7b/\u00e9t\u00e9");
+    }
+
+    @Test
     void nullBytesAreATombstoneNotAnError() {
         assertThat(GradwatchSerdes.tensorRecord().deserializer().deserialize("t", null)).isNull();
     }

@@ -24,6 +24,8 @@ class TrainerCliTest {
         "--lr -1                         | learning rate must be a positive number",
         "--progress-every soon           | must be a duration like 500ms",
         "--seq-len abc                   | Invalid value for option '--seq-len'",
+        "--run-id a\u0000b               | --run-id: run_id has the control character U+0000 at 1",
+        "--seq-len 10001                 | --seq-len must be <= 10000",
     })
     void badArgumentsGiveOneLineAndANonZeroExit(String args, String message) {
         Result result = run(("train --no-kafka --steps 1 " + args).split("\\s+"));

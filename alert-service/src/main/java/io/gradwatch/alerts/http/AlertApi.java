@@ -10,7 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The JSON API: active alerts, alert history, runs and one run's detail. */
+/**
+ * The JSON API: active alerts, alert history, runs and one run's detail. Unknown query parameters,
+ * bad values and bad run ids are a 400 with a JSON message; an unknown run is a 404.
+ */
 public final class AlertApi {
     private final FleetState state;
 
@@ -20,12 +23,17 @@ public final class AlertApi {
 
     public HttpService routes(HttpService http) {
         return http
-                .get("/api/alerts/active", request -> Response.json(state.activeAlerts().stream().map(RecordViews::alertEvent)
-                        .toList()))
-                .get("/api/alerts/history", request -> Response.json(state.history(
-                        request.intQueryParam("limit", 100, 1, 10_000)).stream().map(RecordViews::alertEvent).toList()))
-                .get("/api/runs", request -> Response.json(runs()))
-                .get("/api/runs/{runId}", request -> Response.json(run(request.idParam("runId"))));
+                .get("/api/alerts/active", request -> {
+                    request.allowQuery();
+                    return Response.json(state.activeAlerts().stream().map(RecordViews::alertEvent).toList());
+                })
+                .get("/api/alerts/history", request -> Response.json(state.history(request.allowQuery("limit")
+                        .intQueryParam("limit", 100, 1, 10_000)).stream().map(RecordViews::alertEvent).toList()))
+                .get("/api/runs", request -> {
+                    request.allowQuery();
+                    return Response.json(runs());
+                })
+                .get("/api/runs/{runId}", request -> Response.json(run(request.allowQuery().idParam("runId"))));
     }
 
     private List<Map<String, Object>> runs() {

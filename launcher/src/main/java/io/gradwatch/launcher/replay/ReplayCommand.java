@@ -5,9 +5,8 @@ import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.TensorRecord;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -32,6 +31,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -40,6 +42,7 @@ import picocli.CommandLine.Parameters;
     "Publish gradient records from an NDJSON file (one record per line, format in docs/replay.md) to Kafka,",
     "so captured gradients or hand-made ones can be fed to the monitor without a trainer.",
     "Bad lines are reported with their line number; good lines are still sent.",
+    "Exit code: 0 all sent, 1 bad lines or records Kafka did not acknowledge, 2 bad flags or no such file.",
     "With --from-kafka, export one run's records from Kafka to NDJSON instead."})
 public final class ReplayCommand implements Callable<Integer> {
     private static final int EXIT_BAD_LINES = 1;
@@ -71,20 +74,59 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--max-errors-shown", defaultValue = "50", description = "bad lines reported one by one")
     int maxErrorsShown;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
+        checkFlags();
         Properties kafka = Settings.fromEnvironment(Map.of(), config,
                 Map.of("kafka.bootstrap.servers", bootstrapServers)).kafkaProperties();
+        return fromKafka ? export(kafka) : publish(kafka);
+    }
+
+    /** Everything that can be told wrong before talking to Kafka: a usage error (exit 2) saying what to do. */
+    private void checkFlags() {
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+            throw usage("--bootstrap-servers must not be empty (e.g. 127.0.0.1:9092)");
+        }
+        if (topic == null || topic.isBlank()) {
+            throw usage("--topic must not be empty");
+        }
+        if (config != null && !Files.isRegularFile(config)) {
+            throw usage("--config: no such file: " + config);
+        }
         if (fromKafka) {
             if (run == null || run.isBlank()) {
-                throw new IllegalArgumentException("--from-kafka needs --run RUN_ID");
+                throw usage("--from-kafka needs --run RUN_ID");
             }
-            return export(kafka);
+            if (file != null) {
+                throw usage("--from-kafka exports from Kafka: give --output FILE, not an input FILE ('" + file + "')");
+            }
+            return;
+        }
+        if (run != null || output != null) {
+            throw usage((run != null ? "--run" : "--output") + " only goes with --from-kafka");
+        }
+        if (maxErrorsShown < 0) {
+            throw usage("--max-errors-shown must be >= 0, got " + maxErrorsShown);
         }
         if (file == null) {
-            throw new IllegalArgumentException("give the NDJSON FILE to publish (or '-' for standard input)");
+            throw usage("give the NDJSON FILE to publish (or '-' for standard input)");
         }
-        return publish(kafka);
+        if (!"-".equals(file)) {
+            Path path = Path.of(file);
+            if (!Files.exists(path)) {
+                throw usage("no such file: " + file);
+            }
+            if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+                throw usage("not a readable file: " + file);
+            }
+        }
+    }
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
     }
 
     private int publish(Properties kafka) throws IOException {
@@ -95,28 +137,26 @@ public final class ReplayCommand implements Callable<Integer> {
         properties.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         properties.put(ProducerConfig.LINGER_MS_CONFIG, "10");
         AtomicLong failed = new AtomicLong();
-        long sent = 0;
-        long bad = 0;
-        long lineNumber = 0;
         String source = "-".equals(file) ? "stdin" : file;
-        try (BufferedReader reader = "-".equals(file)
-                ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
-                : Files.newBufferedReader(requireFile(Path.of(file)), StandardCharsets.UTF_8);
+        long[] counts = new long[3]; // sent, bad, lines
+        try (InputStream in = "-".equals(file) ? System.in : Files.newInputStream(Path.of(file));
              var producer = new KafkaProducer<>(properties, new StringSerializer(), new ByteArraySerializer())) {
-            for (String line; (line = reader.readLine()) != null; ) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
+            counts[2] = NdjsonLines.read(in, NdjsonLines.MAX_LINE_BYTES, (lineNumber, line, error) -> {
+                if (error == null && line.isBlank()) {
+                    return;
                 }
                 TensorRecord record;
                 try {
+                    if (error != null) {
+                        throw new IllegalArgumentException(error);
+                    }
                     record = NdjsonTensors.parse(line);
                 } catch (IllegalArgumentException e) {
-                    bad++;
-                    if (bad <= maxErrorsShown) {
+                    counts[1]++;
+                    if (counts[1] <= maxErrorsShown) {
                         err.println(source + ":" + lineNumber + ": " + e.getMessage());
                     }
-                    continue;
+                    return;
                 }
                 producer.send(new ProducerRecord<>(topic, record.getRunId(), record.toByteArray()),
                         (metadata, exception) -> {
@@ -124,13 +164,16 @@ public final class ReplayCommand implements Callable<Integer> {
                                 failed.incrementAndGet();
                             }
                         });
-                sent++;
-                if (sent % 10_000 == 0) {
-                    err.println("replay: " + sent + " records sent...");
+                counts[0]++;
+                if (counts[0] % 10_000 == 0) {
+                    err.println("replay: " + counts[0] + " records sent...");
                 }
-            }
+            });
             producer.flush();
         }
+        long sent = counts[0];
+        long bad = counts[1];
+        long lineNumber = counts[2];
         if (bad > maxErrorsShown) {
             err.println("(" + (bad - maxErrorsShown) + " more bad lines not shown)");
         }
@@ -174,12 +217,5 @@ public final class ReplayCommand implements Callable<Integer> {
         System.err.println("replay: exported " + exported + " records of run " + run + " from " + topic
                 + (skipped > 0 ? " (" + skipped + " malformed records skipped)" : ""));
         return 0;
-    }
-
-    private static Path requireFile(Path path) {
-        if (!Files.isRegularFile(path)) {
-            throw new IllegalArgumentException("no such file: " + path);
-        }
-        return path;
     }
 }

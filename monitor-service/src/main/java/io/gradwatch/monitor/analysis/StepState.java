@@ -65,9 +65,13 @@ public final class StepState {
                     return false;
                 }
                 TensorStats stats = TensorStats.of(view);
-                norms[t] = stats.norm();
-                maxAbs[t] = stats.maxAbs();
-                meanAbs[t] = stats.meanAbs();
+                if (stats.nonFinite() < stats.count()) {
+                    norms[t] = stats.norm();
+                    maxAbs[t] = stats.maxAbs();
+                    meanAbs[t] = stats.meanAbs();
+                }
+                // else: nothing finite to measure; the norms stay NaN (unknown), not 0, which would read
+                // as a vanished gradient. The NaN/Inf values themselves raise NON_FINITE.
                 nonFinite += stats.nonFinite();
                 gradients.set(t);
                 hidden = Math.max(hidden, view.columns());

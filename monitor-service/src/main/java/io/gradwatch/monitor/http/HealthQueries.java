@@ -103,8 +103,8 @@ public final class HealthQueries {
                 .prefixScan(StoreKeys.runPrefix(runId), KEYS)) {
             iterator.forEachRemaining(entry -> {
                 if (AlertMachine.State.fromBytes(entry.value).firing()) {
-                    String[] parts = entry.key.split("\u0000");
-                    firing.add(Map.of("layer", Integer.parseInt(parts[1]), "type", parts[2]));
+                    String[] parts = StoreKeys.alertParts(entry.key);
+                    firing.add(Map.of("layer", Integer.parseInt(parts[0]), "type", parts[1]));
                 }
             });
         }

@@ -9,7 +9,7 @@ import java.util.Locale;
 
 /**
  * The monitor's own meters, fed by the topology: health records emitted, alert transitions, dead
- * letters by reason, duplicates and late records dropped, runs forgotten after their retention.
+ * letters by reason, tensors accepted, duplicates and late records dropped, runs forgotten after their retention.
  * Tag values come from small closed sets (types, states, reasons), never from run ids.
  */
 public final class MonitorMetrics implements MonitorEvents {
@@ -35,6 +35,12 @@ public final class MonitorMetrics implements MonitorEvents {
     }
 
     @Override
+    public void accepted() {
+        Counter.builder("gradwatch.monitor.accepted.records").description("tensors folded into their step's state")
+                .register(registry).increment();
+    }
+
+    @Override
     public void duplicate() {
         Counter.builder("gradwatch.monitor.duplicate.records").description("tensors seen twice, ignored")
                 .register(registry).increment();
@@ -50,6 +56,12 @@ public final class MonitorMetrics implements MonitorEvents {
     public void forgotten() {
         Counter.builder("gradwatch.monitor.runs.forgotten").description("runs dropped from state after retention")
                 .register(registry).increment();
+    }
+
+    @Override
+    public void punctuationFailed() {
+        Counter.builder("gradwatch.monitor.punctuation.failures")
+                .description("expiry/retention passes that threw (see the log)").register(registry).increment();
     }
 
     @Override

@@ -74,7 +74,11 @@ public final class DeadLetters {
         }
     }
 
-    /** Records that decode but cannot be processed (e.g. keyed with another run than their own). */
+    /**
+     * Records that decode but cannot be processed (keyed with another run than their own, a seq_len
+     * that contradicts their step's, a tombstone). A failed punctuation has no record: it is logged
+     * and counted, not dead-lettered.
+     */
     public static final class OnProcessing implements ProcessingExceptionHandler {
         private MonitorEvents events = MonitorEvents.NONE;
 
@@ -85,6 +89,13 @@ public final class DeadLetters {
 
         @Override
         public Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
+            if (context.topic() == null) {
+                // A punctuation failed: there is no input record to dead-letter, so log it and go on.
+                LOG.error("punctuation of {} failed; it runs again at the next interval", context.processorNodeId(),
+                        exception);
+                events.punctuationFailed();
+                return Response.resume();
+            }
             ProducerRecord<byte[], byte[]> letter = deadLetter(context, context.sourceRawKey(),
                     context.sourceRawValue(), exception);
             events.deadLetter(new String(letter.headers().lastHeader(HEADER_REASON).value(), StandardCharsets.UTF_8));

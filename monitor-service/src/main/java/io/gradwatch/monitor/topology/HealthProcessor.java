@@ -67,41 +67,61 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
     public void process(Record<String, TensorRecord> record) {
         TensorRecord tensor = record.value();
         if (tensor == null) {
-            return;
+            // A tombstone: nothing to analyse, and nothing a publisher should send here.
+            throw new MalformedRecordException(MalformedRecordException.Reason.MISSING_FIELD,
+                    "the record has no value (a tombstone)");
         }
         if (!tensor.getRunId().equals(record.key())) {
             // Keys decide partitions; a record keyed with another run would be analysed on the wrong instance.
-            throw new MalformedRecordException(MalformedRecordException.Reason.MISSING_FIELD,
-                    "key '" + record.key() + "' differs from run_id '" + tensor.getRunId() + "'");
+            throw new MalformedRecordException(MalformedRecordException.Reason.KEY_MISMATCH,
+                    "key " + describeKey(record.key()) + " differs from run_id '" + tensor.getRunId() + "'");
         }
         String runId = tensor.getRunId();
         String layerKey = StoreKeys.layer(runId, tensor.getLayer());
         byte[] baselineBytes = baselines.get(layerKey);
         Baseline baseline = baselineBytes == null ? new Baseline(config.thresholds().baselineWindow())
                 : Baseline.fromBytes(baselineBytes);
+        boolean late = baselineBytes != null && tensor.getStep() <= baseline.lastStep();
+        String key = StoreKeys.step(runId, tensor.getStep(), tensor.getLayer());
+        byte[] stored = late ? null : partial.get(key);
+        StepState state = stored == null ? null : StepState.fromBytes(stored);
+        if (state != null && state.seqLen() != tensor.getSeqLen()) {
+            // Checked before anything is stored, so the dead-lettered record leaves no trace in the state.
+            throw new MalformedRecordException(MalformedRecordException.Reason.SEQ_LEN_CONFLICT,
+                    "seq_len " + tensor.getSeqLen() + " but step " + tensor.getStep() + " of layer "
+                            + tensor.getLayer() + " started with seq_len " + state.seqLen());
+        }
         long now = context.currentSystemTimeMs();
         if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
             // From now on this layer's steps wait for their activations before they are analysed.
             baseline.markPublishesActivations(now);
             baselines.put(layerKey, baseline.toBytes());
         }
-        if (baselineBytes != null && tensor.getStep() <= baseline.lastStep()) {
+        if (late) {
             events.late();
             return;
         }
-        String key = StoreKeys.step(runId, tensor.getStep(), tensor.getLayer());
-        byte[] stored = partial.get(key);
-        StepState state = stored == null ? StepState.start(tensor, now) : StepState.fromBytes(stored);
+        if (state == null) {
+            state = StepState.start(tensor, now);
+        }
         if (!state.add(tensor, TensorView.of(tensor), config.thresholds().saturationMargin())) {
             events.duplicate();
             return;
         }
+        events.accepted();
         if (state.isComplete(baseline.publishesActivations())) {
             partial.delete(key);
             finish(runId, tensor.getStep(), tensor.getLayer(), state, true, record.timestamp());
         } else {
             partial.put(key, state.toBytes());
         }
+    }
+
+    private static String describeKey(String key) {
+        if (key == null) {
+            return "null";
+        }
+        return "'" + (key.length() > 200 ? key.substring(0, 200) + "..." : key) + "'";
     }
 
     private void finish(String runId, long step, int layer, StepState state, boolean complete, long timestamp) {
@@ -196,9 +216,8 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         }
         for (KeyValue<String, byte[]> entry : expired) {
             partial.delete(entry.key);
-            String[] parts = entry.key.split(String.valueOf(StoreKeys.SEPARATOR));
-            finish(parts[0], Long.parseLong(parts[1]), Integer.parseInt(parts[2]), StepState.fromBytes(entry.value),
-                    false, now);
+            StoreKeys.StepKey step = StoreKeys.parseStep(entry.key);
+            finish(step.runId(), step.step(), step.layer(), StepState.fromBytes(entry.value), false, now);
         }
         forgetSilentRuns(now);
     }

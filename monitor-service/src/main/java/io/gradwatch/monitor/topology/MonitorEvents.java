@@ -14,6 +14,10 @@ public interface MonitorEvents {
     default void alert(AlertType type, AlertState state) {
     }
 
+    /** A tensor folded into its step's state (every record in is accepted, a duplicate, late or a dead letter). */
+    default void accepted() {
+    }
+
     default void duplicate() {
     }
 
@@ -21,6 +25,10 @@ public interface MonitorEvents {
     }
 
     default void forgotten() {
+    }
+
+    /** A wall-clock punctuation (expiry of incomplete steps, forgetting silent runs) threw. */
+    default void punctuationFailed() {
     }
 
     default void deadLetter(String reason) {

@@ -28,6 +28,25 @@ public final class StoreKeys {
         return runId + SEPARATOR + layer + SEPARATOR + type;
     }
 
+    /** The parts of a {@link #step} key. */
+    record StepKey(String runId, long step, int layer) {
+    }
+
+    /** Parses a {@link #step} key from its end, so the run id is taken whole whatever it holds. */
+    static StepKey parseStep(String key) {
+        int layerAt = key.lastIndexOf(SEPARATOR);
+        int stepAt = key.lastIndexOf(SEPARATOR, layerAt - 1);
+        return new StepKey(key.substring(0, stepAt), Long.parseLong(key.substring(stepAt + 1, layerAt)),
+                Integer.parseInt(key.substring(layerAt + 1)));
+    }
+
+    /** The layer and alert type of an {@link #alert} key, parsed from its end. */
+    public static String[] alertParts(String key) {
+        int typeAt = key.lastIndexOf(SEPARATOR);
+        int layerAt = key.lastIndexOf(SEPARATOR, typeAt - 1);
+        return new String[] {key.substring(layerAt + 1, typeAt), key.substring(typeAt + 1)};
+    }
+
     /** The run id a key starts with. */
     public static String runOf(String key) {
         int end = key.indexOf(SEPARATOR);

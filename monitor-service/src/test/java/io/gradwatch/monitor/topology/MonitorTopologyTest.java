@@ -42,6 +42,7 @@ import org.junit.jupiter.api.Test;
 class MonitorTopologyTest {
     private static final int T = 5;
     private final List<String> deadLetters = new ArrayList<>();
+    private final List<String> outcomes = new ArrayList<>();
     private TopologyTestDriver driver;
     private TestInputTopic<String, TensorRecord> gradients;
     private TestInputTopic<String, byte[]> rawGradients;
@@ -59,6 +60,27 @@ class MonitorTopologyTest {
             @Override
             public void deadLetter(String reason) {
                 deadLetters.add(reason);
+                outcomes.add("dlq:" + reason);
+            }
+
+            @Override
+            public void accepted() {
+                outcomes.add("accepted");
+            }
+
+            @Override
+            public void duplicate() {
+                outcomes.add("duplicate");
+            }
+
+            @Override
+            public void late() {
+                outcomes.add("late");
+            }
+
+            @Override
+            public void punctuationFailed() {
+                outcomes.add("punctuation-failed");
             }
         };
         driver = new TopologyTestDriver(MonitorTopology.build(config, events),
@@ -202,7 +224,7 @@ class MonitorTopologyTest {
 
         // Kafka Streams' handlers saw every bad record, with the reason the protocol names.
         assertThat(deadLetters).containsExactly("INVALID_WIRE_FORMAT", "TIMESTEP_OUT_OF_RANGE",
-                "TIMESTEP_OUT_OF_RANGE", "TOO_LARGE", "MISSING_FIELD");
+                "TIMESTEP_OUT_OF_RANGE", "TOO_LARGE", "KEY_MISMATCH");
         // TopologyTestDriver forwards the processing handler's dead letters (the real-broker test,
         // MonitorIT, checks the deserialization ones too): original bytes and headers.
         List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
@@ -212,10 +234,123 @@ class MonitorTopologyTest {
             assertThat(header(letter, DeadLetters.HEADER_OFFSET)).matches("\\d+");
         });
         TestRecord<byte[], byte[]> wrongKey = letters.get(letters.size() - 1);
-        assertThat(header(wrongKey, DeadLetters.HEADER_REASON)).isEqualTo("MISSING_FIELD");
+        assertThat(header(wrongKey, DeadLetters.HEADER_REASON)).isEqualTo("KEY_MISMATCH");
         assertThat(header(wrongKey, DeadLetters.HEADER_ERROR)).contains("differs from run_id");
         assertThat(wrongKey.value()).isEqualTo(good.toByteArray());
         assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void everyRecordIsAcceptedADuplicateLateOrADeadLetterExactlyOnce() {
+        start(Map.of());
+        List<TensorRecord> records = step("run-a", 0, 0, geometric(0.9));
+        gradients.pipeInput("run-a", records.get(0));
+        gradients.pipeInput("run-a", records.get(0));
+        records.subList(1, T).forEach(r -> gradients.pipeInput("run-a", r));
+        gradients.pipeInput("run-a", records.get(2));
+        assertThat(outcomes).containsExactly("accepted", "duplicate", "accepted", "accepted", "accepted", "accepted",
+                "late");
+        assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void aRecordWhoseSeqLenContradictsItsStepIsADeadLetterAndLeavesTheStepAlone() {
+        start(Map.of());
+        List<TensorRecord> records = step("run-a", 0, 0, geometric(0.9));
+        gradients.pipeInput("run-a", records.get(0));
+        TensorRecord conflicting = records.get(1).toBuilder().setSeqLen(T + 3).build();
+        gradients.pipeInput("run-a", conflicting);
+        records.subList(1, T).forEach(r -> gradients.pipeInput("run-a", r));
+
+        assertThat(deadLetters).containsExactly("SEQ_LEN_CONFLICT");
+        TestRecord<byte[], byte[]> letter = dlq.readRecord();
+        assertThat(header(letter, DeadLetters.HEADER_REASON)).isEqualTo("SEQ_LEN_CONFLICT");
+        assertThat(letter.value()).isEqualTo(conflicting.toByteArray());
+        LayerHealth result = health.readValue();
+        assertThat(result.getComplete()).isTrue();
+        assertThat(result.getTimestepNormsList()).hasSize(T);
+    }
+
+    @Test
+    void nullGarbageAndForeignKeysAndTombstonesAreDeadLettersWithAReason() {
+        start(Map.of());
+        TensorRecord good = step("run-a", 0, 0, geometric(0.9)).get(0);
+        TestInputTopic<byte[], byte[]> raw = driver.createInputTopic(Topics.GRADIENTS, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        raw.pipeInput((byte[]) null, good.toByteArray());
+        raw.pipeInput(new byte[] {(byte) 0xc3, (byte) 0x28, 0, (byte) 0xff}, good.toByteArray());
+        raw.pipeInput("run-a".getBytes(StandardCharsets.UTF_8), (byte[]) null);
+        publish("run-a", 0, geometric(0.9));
+
+        assertThat(deadLetters).containsExactly("KEY_MISMATCH", "KEY_MISMATCH", "MISSING_FIELD");
+        List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
+        assertThat(letters).hasSize(3);
+        assertThat(letters.get(0).key()).isNull();
+        assertThat(header(letters.get(0), DeadLetters.HEADER_ERROR)).contains("key null differs");
+        assertThat(letters.get(1).key()).containsExactly((byte) 0xc3, (byte) 0x28, 0, (byte) 0xff);
+        assertThat(header(letters.get(2), DeadLetters.HEADER_ERROR)).contains("tombstone");
+        assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void aRunIdWithTheStoreKeySeparatorIsADeadLetterAndTheExpiryKeepsWorking() {
+        // Before run ids were checked, "a\0x" was stored, and the expiry punctuator split its key on
+        // NUL, failed to parse the step, lost the step and dead-lettered an empty record every time.
+        start(Map.of("monitor.grace", "10s"));
+        TensorRecord hostile = step("a\u0000x", 0, 0, geometric(0.9)).get(0);
+        rawGradients.pipeInput("a\u0000x", hostile.toByteArray());
+        step("run-a", 0, 0, geometric(0.9)).subList(0, 2).forEach(r -> gradients.pipeInput("run-a", r));
+        driver.advanceWallClockTime(Duration.ofSeconds(11));
+        assertThat(deadLetters).containsExactly("INVALID_RUN_ID");
+        assertThat(outcomes).containsExactly("dlq:INVALID_RUN_ID", "accepted", "accepted");
+        LayerHealth expired = health.readValue();
+        assertThat(expired.getRunId()).isEqualTo("run-a");
+        assertThat(expired.getComplete()).isFalse();
+    }
+
+    @Test
+    void whatTheMonitorKeepsAndSendsForTheLongestStepFitsInOneKafkaRecord() {
+        // Kafka's default max.request.size is 1 MiB; the changelog record of an open step and the
+        // LayerHealth of the step must stay below it, or the stream thread dies on them (MalformedCorpusIT).
+        int longest = TensorRecords.DEFAULT_LIMITS.maxSeqLen();
+        start(Map.of("monitor.grace", "10s"));
+        float[] values = new float[8];
+        java.util.Arrays.fill(values, 0.5f);
+        TensorRecord last = tensor("run-a", 0, 0, 0, TensorKind.HIDDEN_GRAD, ActivationFunction.TANH, values)
+                .toBuilder().setSeqLen(longest).setTimestep(longest - 1).build();
+        assertThat(io.gradwatch.monitor.analysis.StepState.start(last, 0).toBytes().length).isLessThan(1_000_000);
+        gradients.pipeInput("run-a", last);
+        driver.advanceWallClockTime(Duration.ofSeconds(11));
+        LayerHealth result = health.readValue();
+        assertThat(result.getTimestepNormsCount()).isEqualTo(longest);
+        assertThat(result.getSerializedSize()).isLessThan(1_000_000);
+    }
+
+    @Test
+    void aStepOfNothingButNanAndInfIsNonFiniteNotVanishing() {
+        start(Map.of());
+        float[] nonFinite = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN,
+            Float.NaN, Float.NaN, Float.POSITIVE_INFINITY, Float.NaN};
+        for (long step = 0; step < 4; step++) {
+            for (int t = 0; t < T; t++) {
+                gradients.pipeInput("run-a", tensor("run-a", step, 0, t, TensorKind.HIDDEN_GRAD,
+                        ActivationFunction.TANH, nonFinite));
+            }
+        }
+        List<LayerHealth> results = health.readValuesToList();
+        assertThat(results).hasSize(4).allSatisfy(result -> {
+            assertThat(result.getFlagsList()).containsExactly(AlertType.NON_FINITE);
+            assertThat(result.getNonFiniteCount()).isEqualTo(8L * T);
+            assertThat(result.getTimestepNormsList()).allSatisfy(norm -> assertThat(norm).isNaN());
+        });
+        assertThat(alerts.readValuesToList()).extracting(AlertEvent::getType).containsExactly(AlertType.NON_FINITE);
+    }
+
+    @Test
+    void stepKeysAreParsedFromTheirEnd() {
+        StoreKeys.StepKey key = StoreKeys.parseStep(StoreKeys.step("a\u0000b", 12, 3));
+        assertThat(key).isEqualTo(new StoreKeys.StepKey("a\u0000b", 12, 3));
+        assertThat(StoreKeys.alertParts(StoreKeys.alert("x\u0000y", 2, "VANISHING"))).containsExactly("2", "VANISHING");
     }
 
     @Test

@@ -17,6 +17,11 @@ public final class HttpError extends RuntimeException {
         return new HttpError(404, message);
     }
 
+    /** Client input quoted in a message, cut to 100 characters so a huge value is not echoed whole. */
+    public static String clip(String input) {
+        return input.length() <= 100 ? input : input.substring(0, 100) + "... (" + input.length() + " characters)";
+    }
+
     public int status() {
         return status;
     }

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -111,13 +112,16 @@ public final class HttpService implements AutoCloseable {
 
     private Response route(HttpExchange exchange) {
         String path = exchange.getRequestURI().getRawPath();
-        boolean pathKnown = false;
+        Set<String> allowed = new java.util.TreeSet<>();
         for (Route route : routes) {
             Matcher matcher = route.regex.matcher(path);
             if (!matcher.matches()) {
                 continue;
             }
-            pathKnown = true;
+            allowed.add(route.method);
+            if (route.method.equals("GET")) {
+                allowed.add("HEAD");
+            }
             if (!route.method.equals(exchange.getRequestMethod())
                     && !("HEAD".equals(exchange.getRequestMethod()) && route.method.equals("GET"))) {
                 continue;
@@ -138,8 +142,11 @@ public final class HttpService implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
         }
-        return pathKnown ? Response.error(405, exchange.getRequestMethod() + " is not allowed on " + path)
-                : Response.error(404, "no such path: " + path);
+        return !allowed.isEmpty()
+                ? Response.error(405, HttpError.clip(exchange.getRequestMethod()) + " is not allowed on "
+                        + HttpError.clip(path) + "; use " + String.join(" or ", allowed))
+                        .withHeader("Allow", String.join(", ", allowed))
+                : Response.error(404, "no such path: " + HttpError.clip(path));
     }
 
     private static Map<String, String> pathParams(Route route, Matcher matcher) {
@@ -171,7 +178,7 @@ public final class HttpService implements AutoCloseable {
         try {
             return URLDecoder.decode(raw, StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            throw HttpError.badRequest("malformed percent-encoding in '" + raw + "'");
+            throw HttpError.badRequest("malformed percent-encoding in '" + HttpError.clip(raw) + "'");
         }
     }
 

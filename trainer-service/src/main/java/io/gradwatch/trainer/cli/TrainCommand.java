@@ -8,6 +8,8 @@ import io.gradwatch.common.http.Response;
 import io.gradwatch.trainer.metrics.TrainerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.gradwatch.protocol.MalformedRecordException;
+import io.gradwatch.protocol.TensorRecords;
 import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.trainer.Preset;
 import io.gradwatch.trainer.TrainingRun;
@@ -296,6 +298,11 @@ public final class TrainCommand implements Callable<Integer> {
         int[] truncation = parseTbptt();
         String name = runId != null ? runId : (base != null ? base.cliName() : cellKind.name().toLowerCase(Locale.ROOT))
                 + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        requireRunId(name);
+        if (seqLen != null && seqLen > TensorRecords.DEFAULT_LIMITS.maxSeqLen()) {
+            throw new IllegalArgumentException("--seq-len must be <= " + TensorRecords.DEFAULT_LIMITS.maxSeqLen()
+                    + " (the most timesteps a gradient record may have, docs/protocol.md), got " + seqLen);
+        }
         requirePositive(publishEvery, "--publish-every");
         requirePositive(publishBuffer, "--publish-buffer");
         return new TrainingSpec(name,
@@ -372,6 +379,18 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException(option + " must be >= 1, got " + result);
         }
         return result;
+    }
+
+    /** The monitor dead-letters records whose run id breaks the protocol's rule: refuse such a run at once. */
+    private static void requireRunId(String name) {
+        if (name.isBlank()) {
+            throw new IllegalArgumentException("--run-id must not be empty");
+        }
+        try {
+            TensorRecords.checkRunId(name);
+        } catch (MalformedRecordException e) {
+            throw new IllegalArgumentException("--run-id: " + e.getMessage().substring(e.reason().name().length() + 2));
+        }
     }
 
     private static void requirePositive(int value, String option) {
