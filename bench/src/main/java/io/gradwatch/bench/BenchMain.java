@@ -1,6 +1,7 @@
 package io.gradwatch.bench;
 
 import io.gradwatch.launcher.StackLayout;
+import io.gradwatch.launcher.SyntheticGradients;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.EnumSet;

@@ -1,5 +1,6 @@
 package io.gradwatch.bench;
 
+import io.gradwatch.launcher.SyntheticGradients;
 import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;

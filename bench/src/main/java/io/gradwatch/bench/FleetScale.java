@@ -1,5 +1,6 @@
 package io.gradwatch.bench;
 
+import io.gradwatch.launcher.SyntheticGradients;
 import io.gradwatch.protocol.Topics;
 import java.io.IOException;
 import java.time.Duration;

@@ -76,6 +76,12 @@ public final class ManagedProcess {
         return process.pid();
     }
 
+    /** SIGKILL, no shutdown hooks: a crash, as fault-injection tests need it. */
+    public void kill() throws InterruptedException {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+
     public void stop() {
         process.descendants().forEach(ProcessHandle::destroy);
         process.destroy();
