@@ -99,6 +99,11 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
+    /** The stack's broker, for fault-injection tests that stop and restart it. */
+    LocalKafka broker() {
+        return kafka;
+    }
+
     public StackLayout layout() {
         return layout;
     }
