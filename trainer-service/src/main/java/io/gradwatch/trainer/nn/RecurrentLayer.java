@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * One recurrent layer with PyTorch's parameter layout: {@code weight_ih_l{k}} [G*H, in],
  * {@code weight_hh_l{k}} [G*H, H], {@code bias_ih_l{k}} and {@code bias_hh_l{k}} [G*H], with G
- * gates stacked in PyTorch's order. The initial hidden state is zero.
+ * gates stacked in PyTorch's order. The initial hidden state is zero unless
+ * {@link #setInitialHidden} gives one.
  *
  * <p>Buffers are sized on the first step for (T, batch) and reused: a step allocates nothing
  * after the first one at a given size. {@code forward} keeps what {@code backward} needs.
@@ -122,9 +123,9 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
             Kernels.gemmTransAAccumulate(dzIh, 0, x, t * batch * inputSize, weightIh.grad(), 0, gh, inputSize, batch);
             Kernels.sumRowsInto(dzIh, 0, biasIh.grad(), batch, gh);
             Kernels.sumRowsInto(dzHh, 0, biasHh.grad(), batch, gh);
-            if (t > 0) {
-                Kernels.gemmTransAAccumulate(dzHh, 0, hs, (t - 1) * bh, weightHh.grad(), 0, gh, hidden, batch);
-            }
+            // dW_hh += dz_t^T h_{t-1}, at t = 0 too: h_{-1} is the initial state (zeros unless set).
+            Kernels.gemmTransAAccumulate(dzHh, 0, previousHidden(t), previousHiddenOffset(t), weightHh.grad(), 0, gh,
+                    hidden, batch);
             if (dInput != null) {
                 Kernels.gemm(dzIh, 0, weightIh.value(), 0, dInput, t * batch * inputSize, batch, inputSize, gh, false);
             }
