@@ -69,9 +69,6 @@ public final class Kernels {
             }
             for (int p = 0; p < k; p++) {
                 double av = a[aOff + i * k + p];
-                if (av == 0.0) {
-                    continue;
-                }
                 int bRow = bOff + p * n;
                 for (int j = 0; j < n; j++) {
                     c[cRow + j] += av * b[bRow + j];
@@ -88,9 +85,6 @@ public final class Kernels {
             int bRow = bOff + p * n;
             for (int i = 0; i < m; i++) {
                 double av = a[aRow + i];
-                if (av == 0.0) {
-                    continue;
-                }
                 int cRow = cOff + i * n;
                 for (int j = 0; j < n; j++) {
                     c[cRow + j] += av * b[bRow + j];
