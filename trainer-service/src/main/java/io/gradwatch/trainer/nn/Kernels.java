@@ -5,7 +5,85 @@ package io.gradwatch.trainer.nn;
  * buffer; nothing here allocates. Loop order keeps the innermost loop on contiguous memory.
  */
 public final class Kernels {
+    /**
+     * Whether the GEMM runs on the JDK Vector API ({@link VectorGemm}): the JVM was started with
+     * {@code --add-modules jdk.incubator.vector} and {@code -Dgradwatch.scalarKernels=true} was not
+     * given. Otherwise the scalar loops below run (same results up to rounding).
+     */
+    public static final boolean VECTORISED = !Boolean.getBoolean("gradwatch.scalarKernels")
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
     private Kernels() {
+    }
+
+    /** A one-line description of the GEMM path in use, for logs and benchmarks. */
+    public static String describe() {
+        return VECTORISED ? "Vector API, " + VectorGemm.lanes() + " doubles per vector" : "scalar";
+    }
+
+    /**
+     * C[m x n] += A[m x k] B[k x n] with leading dimensions (row strides) lda, ldb, ldc: the one
+     * GEMM the recurrent layers use (weights pre-transposed where needed, so B's rows are
+     * contiguous). Every product is computed: 0 x Inf gives NaN, as in any BLAS.
+     */
+    public static void gemmAccumulate(double[] a, int aOff, int lda, double[] b, int bOff, int ldb, double[] c,
+                                      int cOff, int ldc, int m, int n, int k) {
+        if (m == 0 || n == 0 || k == 0) {
+            return;
+        }
+        if (VECTORISED) {
+            VectorGemm.gemm(a, aOff, lda, b, bOff, ldb, c, cOff, ldc, m, n, k);
+        } else {
+            scalarGemm(a, aOff, lda, b, bOff, ldb, c, cOff, ldc, m, n, k);
+        }
+    }
+
+    /** The scalar path of {@link #gemmAccumulate}: i-p-j order, the j loop contiguous (auto-vectorised). */
+    static void scalarGemm(double[] a, int aOff, int lda, double[] b, int bOff, int ldb, double[] c, int cOff,
+                           int ldc, int m, int n, int k) {
+        for (int i = 0; i < m; i++) {
+            int aRow = aOff + i * lda;
+            int cRow = cOff + i * ldc;
+            for (int p = 0; p < k; p++) {
+                double av = a[aRow + p];
+                int bRow = bOff + p * ldb;
+                for (int j = 0; j < n; j++) {
+                    c[cRow + j] += av * b[bRow + j];
+                }
+            }
+        }
+    }
+
+    /** a[off, off + len) = sigmoid(a[...]), as {@link Activation#sigmoid}. */
+    public static void sigmoidInPlace(double[] a, int off, int len) {
+        if (VECTORISED) {
+            VectorMath.sigmoidInPlace(a, off, len);
+        } else {
+            for (int i = off; i < off + len; i++) {
+                a[i] = Activation.sigmoid(a[i]);
+            }
+        }
+    }
+
+    /** out[outOff + i] = tanh(in[inOff + i]), i in [0, len), as {@link Activation#tanh}; may be in place. */
+    public static void tanh(double[] in, int inOff, double[] out, int outOff, int len) {
+        if (VECTORISED) {
+            VectorMath.tanh(in, inOff, out, outOff, len);
+        } else {
+            for (int i = 0; i < len; i++) {
+                out[outOff + i] = Activation.tanh(in[inOff + i]);
+            }
+        }
+    }
+
+    /** out[cols x rows] = in[rows x cols]^T (packing weights so a product's inner loop is contiguous). */
+    public static void transpose(double[] in, int rows, int cols, double[] out) {
+        for (int r = 0; r < rows; r++) {
+            int row = r * cols;
+            for (int j = 0; j < cols; j++) {
+                out[j * rows + r] = in[row + j];
+            }
+        }
     }
 
     /**
@@ -59,22 +137,13 @@ public final class Kernels {
         }
     }
 
-    /** C[m x n] (+)= A[m x k] * B[k x n], i-k-j order: dX = dZ W. */
+    /** C[m x n] (+)= A[m x k] * B[k x n]: dX = dZ W. */
     public static void gemm(double[] a, int aOff, double[] b, int bOff, double[] c, int cOff, int m, int n, int k,
                             boolean accumulate) {
-        for (int i = 0; i < m; i++) {
-            int cRow = cOff + i * n;
-            if (!accumulate) {
-                java.util.Arrays.fill(c, cRow, cRow + n, 0.0);
-            }
-            for (int p = 0; p < k; p++) {
-                double av = a[aOff + i * k + p];
-                int bRow = bOff + p * n;
-                for (int j = 0; j < n; j++) {
-                    c[cRow + j] += av * b[bRow + j];
-                }
-            }
+        if (!accumulate) {
+            java.util.Arrays.fill(c, cOff, cOff + m * n, 0.0);
         }
+        gemmAccumulate(a, aOff, k, b, bOff, n, c, cOff, n, m, n, k);
     }
 
     /** C[m x n] += A[k x m]^T * B[k x n]: weight gradients dW += dZ^T X over a batch of k rows. */

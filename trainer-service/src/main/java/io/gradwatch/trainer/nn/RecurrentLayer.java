@@ -41,6 +41,16 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
     protected double[] dhNext = new double[0];
     /** h_{-1}: zeros unless an initial state was given. */
     protected double[] h0 = new double[0];
+    /** W_ih^T [in][G*H] and W_hh^T [H][G*H], packed at each forward so the products' inner loops are contiguous. */
+    private final double[] weightIhT;
+    private final double[] weightHhT;
+    /**
+     * dL/dz of the current truncated pass, transposed: [G*H][T*B], column block t holding dz_t
+     * (input side; {@code dzHhT} the recurrent side, the same array unless the cell's differ).
+     * The weight gradients of a pass are then one GEMM each over all its timesteps.
+     */
+    private double[] dzIhT = new double[0];
+    private double[] dzHhT = new double[0];
     private double[] initialHidden;
 
     protected RecurrentLayer(int index, int inputSize, int hidden, int gates) {
@@ -52,6 +62,8 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         this.weightHh = Parameter.zeros("weight_hh_l" + index, gates * hidden, hidden);
         this.biasIh = Parameter.zeros("bias_ih_l" + index, gates * hidden);
         this.biasHh = Parameter.zeros("bias_hh_l" + index, gates * hidden);
+        this.weightIhT = new double[gates * hidden * inputSize];
+        this.weightHhT = new double[gates * hidden * hidden];
     }
 
     public List<Parameter> parameters() {
@@ -84,7 +96,9 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
             System.arraycopy(initialHidden, 0, h0, 0, batch * hidden);
         }
         int gh = gates * hidden;
-        Kernels.gemmTransB(input, 0, weightIh.value(), 0, inputGates, 0, seqLen * batch, gh, inputSize, false);
+        Kernels.transpose(weightIh.value(), gh, inputSize, weightIhT);
+        Kernels.transpose(weightHh.value(), gh, hidden, weightHhT);
+        Kernels.gemm(input, 0, weightIhT, 0, inputGates, 0, seqLen * batch, gh, inputSize, false);
         Kernels.addBias(inputGates, 0, biasIh.value(), seqLen * batch, gh);
         for (int t = 0; t < seqLen; t++) {
             stepForward(t);
@@ -107,6 +121,7 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
     public final void backwardWindow(double[] dhAbove, int lo, int hi, double[] dInput) {
         int bh = batch * hidden;
         int gh = gates * hidden;
+        int tb = seqLen * batch;
         Arrays.fill(dhNext, 0, bh, 0.0);
         clearCellCarry();
         for (int t = hi; t >= lo; t--) {
@@ -120,12 +135,10 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
             for (int i = 0; i < batch * gh; i++) {
                 preactGrads[zOff + i] += dzIh[i];
             }
-            Kernels.gemmTransAAccumulate(dzIh, 0, x, t * batch * inputSize, weightIh.grad(), 0, gh, inputSize, batch);
-            Kernels.sumRowsInto(dzIh, 0, biasIh.grad(), batch, gh);
-            Kernels.sumRowsInto(dzHh, 0, biasHh.grad(), batch, gh);
-            // dW_hh += dz_t^T h_{t-1}, at t = 0 too: h_{-1} is the initial state (zeros unless set).
-            Kernels.gemmTransAAccumulate(dzHh, 0, previousHidden(t), previousHiddenOffset(t), weightHh.grad(), 0, gh,
-                    hidden, batch);
+            transposeInto(dzIh, dzIhT, t);
+            if (dzHhT != dzIhT) {
+                transposeInto(dzHh, dzHhT, t);
+            }
             if (dInput != null) {
                 Kernels.gemm(dzIh, 0, weightIh.value(), 0, dInput, t * batch * inputSize, batch, inputSize, gh, false);
             }
@@ -134,6 +147,60 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
                 addDirectRecurrentGradient(t);
             }
         }
+        // Weight and bias gradients of the whole pass at once: dW_ih += dZ^T X, dW_hh += dZ^T H_prev,
+        // where H_prev's rows are h_{t-1}: h_{-1} (the initial state) for t = 0, then hs.
+        int len = hi - lo + 1;
+        Kernels.gemmAccumulate(dzIhT, lo * batch, tb, x, lo * batch * inputSize, inputSize, weightIh.grad(), 0,
+                inputSize, gh, inputSize, len * batch);
+        if (lo == 0) {
+            Kernels.gemmAccumulate(dzHhT, 0, tb, h0, 0, hidden, weightHh.grad(), 0, hidden, gh, hidden, batch);
+            Kernels.gemmAccumulate(dzHhT, batch, tb, hs, 0, hidden, weightHh.grad(), 0, hidden, gh, hidden,
+                    hi * batch);
+        } else {
+            Kernels.gemmAccumulate(dzHhT, lo * batch, tb, hs, (lo - 1) * bh, hidden, weightHh.grad(), 0, hidden, gh,
+                    hidden, len * batch);
+        }
+        sumColumnsInto(dzIhT, lo * batch, tb, len * batch, biasIh.grad());
+        sumColumnsInto(dzHhT, lo * batch, tb, len * batch, biasHh.grad());
+    }
+
+    /** Writes dz [B][G*H] into column block t of dzT [G*H][T*B]. */
+    private void transposeInto(double[] dz, double[] dzT, int t) {
+        int gh = gates * hidden;
+        int tb = seqLen * batch;
+        for (int g = 0; g < gh; g++) {
+            int row = g * tb + t * batch;
+            for (int b = 0; b < batch; b++) {
+                dzT[row + b] = dz[b * gh + g];
+            }
+        }
+    }
+
+    /** grad[g] += sum of dzT[g][from, from + count). */
+    private void sumColumnsInto(double[] dzT, int from, int tb, int count, double[] grad) {
+        for (int g = 0; g < grad.length; g++) {
+            int row = g * tb + from;
+            double sum = 0;
+            for (int i = 0; i < count; i++) {
+                sum += dzT[row + i];
+            }
+            grad[g] += sum;
+        }
+    }
+
+    /** out[t] (+)= h_{t-1} W_hh^T for the batch, [B][G*H] at {@code outOff}. */
+    protected final void recurrentProduct(int t, double[] out, int outOff, boolean accumulate) {
+        int gh = gates * hidden;
+        if (!accumulate) {
+            Arrays.fill(out, outOff, outOff + batch * gh, 0.0);
+        }
+        Kernels.gemmAccumulate(previousHidden(t), previousHiddenOffset(t), hidden, weightHhT, 0, gh, out, outOff,
+                gh, batch, gh, hidden);
+    }
+
+    /** Whether the recurrent-side dz differs from the input-side one (GRU's n gate); otherwise one buffer serves. */
+    protected boolean separateRecurrentGrad() {
+        return false;
     }
 
     public LayerTrace trace(Activation activation) {
@@ -191,6 +258,8 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         dhNext = new double[newBatch * hidden];
         dzIh = new double[newBatch * gates * hidden];
         dzHh = new double[newBatch * gates * hidden];
+        dzIhT = new double[tg];
+        dzHhT = separateRecurrentGrad() ? new double[tg] : dzIhT;
         resizeCell(newSeqLen, newBatch);
     }
 }

@@ -25,8 +25,7 @@ public final class RnnLayer extends RecurrentLayer {
         int bh = batch * hidden;
         int off = t * bh;
         System.arraycopy(inputGates, off, z, off, bh);
-        Kernels.gemmTransB(previousHidden(t), previousHiddenOffset(t), weightHh.value(), 0, z, off, batch, hidden,
-                hidden, true);
+        recurrentProduct(t, z, off, true);
         Kernels.addBias(z, off, biasHh.value(), batch, hidden);
         for (int i = off; i < off + bh; i++) {
             hs[i] = activation.apply(z[i]);

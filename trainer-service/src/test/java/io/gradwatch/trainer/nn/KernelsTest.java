@@ -109,6 +109,81 @@ class KernelsTest {
         }
     }
 
+    /** Both GEMM paths, with leading dimensions, edges of every tile and k beyond one cache block. */
+    @Test
+    void bothGemmPathsAgreeWithANaiveLoop() {
+        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        SplittableRandom rng = new SplittableRandom(9);
+        int[][] shapes = {{1, 1, 1}, {4, 32, 16}, {5, 33, 7}, {7, 41, 300}, {32, 128, 512}, {12, 64, 600},
+                {3, 9, 257}, {8, 512, 128}};
+        for (int[] shape : shapes) {
+            int m = shape[0];
+            int n = shape[1];
+            int k = shape[2];
+            int lda = k + rng.nextInt(3);
+            int ldb = n + rng.nextInt(3);
+            int ldc = n + rng.nextInt(3);
+            double[] a = random(2 + m * lda, rng);
+            double[] b = random(3 + k * ldb, rng);
+            double[] c = random(1 + m * ldc, rng);
+            double[] expected = c.clone();
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) {
+                        s += a[2 + i * lda + p] * b[3 + p * ldb + j];
+                    }
+                    expected[1 + i * ldc + j] += s;
+                }
+            }
+            double[] scalar = c.clone();
+            Kernels.scalarGemm(a, 2, lda, b, 3, ldb, scalar, 1, ldc, m, n, k);
+            assertClose("scalar m=" + m + " n=" + n + " k=" + k, scalar, expected, 1);
+            if (vectorModule) {
+                double[] vector = c.clone();
+                VectorGemm.gemm(a, 2, lda, b, 3, ldb, vector, 1, ldc, m, n, k);
+                assertClose("vector m=" + m + " n=" + n + " k=" + k, vector, expected, 1);
+            }
+        }
+    }
+
+    /** Surefire runs the nn tests twice: with the Vector API module and with -Dgradwatch.scalarKernels=true. */
+    @Test
+    void theExpectedGemmPathRuns() {
+        boolean scalarRequested = Boolean.getBoolean("gradwatch.scalarKernels");
+        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        assertThat(Kernels.VECTORISED).as(Kernels.describe()).isEqualTo(vectorModule && !scalarRequested);
+    }
+
+    @Test
+    void rangeActivationsAgreeWithTheScalarOnes() {
+        SplittableRandom rng = new SplittableRandom(4);
+        double[] x = new double[1003];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = rng.nextDouble(-1, 1) * Math.pow(10, rng.nextInt(-6, 3));
+        }
+        x[5] = Double.NaN;
+        x[6] = Double.POSITIVE_INFINITY;
+        x[7] = Double.NEGATIVE_INFINITY;
+        x[8] = -0.0;
+        double[] tanh = new double[x.length];
+        Kernels.tanh(x, 0, tanh, 0, x.length);
+        double[] sigmoid = x.clone();
+        Kernels.sigmoidInPlace(sigmoid, 0, x.length);
+        for (int i = 0; i < x.length; i++) {
+            double t = Activation.tanh(x[i]);
+            double s = Activation.sigmoid(x[i]);
+            if (Double.isNaN(t)) {
+                assertThat(tanh[i]).isNaN();
+                assertThat(sigmoid[i]).isNaN();
+                continue;
+            }
+            assertThat(Math.abs(tanh[i] - t)).as("tanh(%s)", x[i]).isLessThanOrEqualTo(4e-16 * Math.abs(t));
+            assertThat(Math.abs(sigmoid[i] - s)).as("sigmoid(%s)", x[i]).isLessThanOrEqualTo(4e-16 * s);
+        }
+        assertThat(1 / tanh[8]).isNegative();
+    }
+
     private static double[] random(int n, SplittableRandom rng) {
         double[] values = new double[n];
         for (int i = 0; i < n; i++) {
