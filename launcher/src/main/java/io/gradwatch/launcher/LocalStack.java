@@ -70,7 +70,7 @@ public final class LocalStack implements AutoCloseable {
         List<String> args = new ArrayList<>(List.of("train", "--run-id", runId));
         args.addAll(trainArgs);
         ManagedProcess trainer = ManagedProcess.start(layout, "trainer-" + runId, "trainer-service", TRAINER_MAIN,
-                args, kafkaEnv(), "384m");
+                ManagedProcess.vectorApiOptions(), args, kafkaEnv(), "384m");
         trainers.add(trainer);
         return trainer;
     }
