@@ -28,24 +28,47 @@ public final class Kernels {
      */
     public static void gemmAccumulate(double[] a, int aOff, int lda, double[] b, int bOff, int ldb, double[] c,
                                       int cOff, int ldc, int m, int n, int k) {
+        gemmStrided(a, aOff, lda, 1, b, bOff, ldb, c, cOff, ldc, m, n, k);
+    }
+
+    /**
+     * C[m x n] += A[k x m]^T B[k x n], A's rows lda apart: weight gradients dW += dZ^T X over k
+     * rows, one pass over C.
+     */
+    public static void gemmTransAAccumulate(double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
+                                            double[] c, int cOff, int ldc, int m, int n, int k) {
+        gemmStrided(a, aOff, 1, lda, b, bOff, ldb, c, cOff, ldc, m, n, k);
+    }
+
+    private static void gemmStrided(double[] a, int aOff, int ars, int acs, double[] b, int bOff, int ldb,
+                                    double[] c, int cOff, int ldc, int m, int n, int k) {
         if (m == 0 || n == 0 || k == 0) {
             return;
         }
         if (VECTORISED) {
-            VectorGemm.gemm(a, aOff, lda, b, bOff, ldb, c, cOff, ldc, m, n, k);
+            VectorGemm.gemm(a, aOff, ars, acs, b, bOff, ldb, c, cOff, ldc, m, n, k);
         } else {
-            scalarGemm(a, aOff, lda, b, bOff, ldb, c, cOff, ldc, m, n, k);
+            for (int p0 = 0; p0 < k; p0 += SCALAR_KC) {
+                scalarGemm(a, aOff + p0 * acs, ars, acs, b, bOff + p0 * ldb, ldb, c, cOff, ldc, m, n,
+                        Math.min(SCALAR_KC, k - p0));
+            }
         }
     }
 
-    /** The scalar path of {@link #gemmAccumulate}: i-p-j order, the j loop contiguous (auto-vectorised). */
-    static void scalarGemm(double[] a, int aOff, int lda, double[] b, int bOff, int ldb, double[] c, int cOff,
-                           int ldc, int m, int n, int k) {
+    /** Rows of B per block on the scalar path, so the block stays in cache while the rows of C pass. */
+    private static final int SCALAR_KC = 128;
+
+    /**
+     * The scalar path: C += A B with A(i, p) = a[aOff + i * ars + p * acs]; i-p-j order, the j loop
+     * contiguous (auto-vectorised).
+     */
+    static void scalarGemm(double[] a, int aOff, int ars, int acs, double[] b, int bOff, int ldb, double[] c,
+                           int cOff, int ldc, int m, int n, int k) {
         for (int i = 0; i < m; i++) {
-            int aRow = aOff + i * lda;
+            int aRow = aOff + i * ars;
             int cRow = cOff + i * ldc;
             for (int p = 0; p < k; p++) {
-                double av = a[aRow + p];
+                double av = a[aRow + p * acs];
                 int bRow = bOff + p * ldb;
                 for (int j = 0; j < n; j++) {
                     c[cRow + j] += av * b[bRow + j];
@@ -78,10 +101,16 @@ public final class Kernels {
 
     /** out[cols x rows] = in[rows x cols]^T (packing weights so a product's inner loop is contiguous). */
     public static void transpose(double[] in, int rows, int cols, double[] out) {
-        for (int r = 0; r < rows; r++) {
-            int row = r * cols;
-            for (int j = 0; j < cols; j++) {
-                out[j * rows + r] = in[row + j];
+        // 8 x 8 blocks: both sides touch a few cache lines at a time.
+        for (int r0 = 0; r0 < rows; r0 += 8) {
+            int r1 = Math.min(rows, r0 + 8);
+            for (int j0 = 0; j0 < cols; j0 += 8) {
+                int j1 = Math.min(cols, j0 + 8);
+                for (int j = j0; j < j1; j++) {
+                    for (int r = r0; r < r1; r++) {
+                        out[j * rows + r] = in[r * cols + j];
+                    }
+                }
             }
         }
     }
@@ -149,17 +178,7 @@ public final class Kernels {
     /** C[m x n] += A[k x m]^T * B[k x n]: weight gradients dW += dZ^T X over a batch of k rows. */
     public static void gemmTransAAccumulate(double[] a, int aOff, double[] b, int bOff, double[] c, int cOff, int m,
                                             int n, int k) {
-        for (int p = 0; p < k; p++) {
-            int aRow = aOff + p * m;
-            int bRow = bOff + p * n;
-            for (int i = 0; i < m; i++) {
-                double av = a[aRow + i];
-                int cRow = cOff + i * n;
-                for (int j = 0; j < n; j++) {
-                    c[cRow + j] += av * b[bRow + j];
-                }
-            }
-        }
+        gemmTransAAccumulate(a, aOff, m, b, bOff, n, c, cOff, n, m, n, k);
     }
 
     /** out[r * n + j] += bias[j] for every row r. */

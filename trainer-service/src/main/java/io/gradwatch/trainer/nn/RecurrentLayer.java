@@ -45,12 +45,12 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
     private final double[] weightIhT;
     private final double[] weightHhT;
     /**
-     * dL/dz of the current truncated pass, transposed: [G*H][T*B], column block t holding dz_t
-     * (input side; {@code dzHhT} the recurrent side, the same array unless the cell's differ).
-     * The weight gradients of a pass are then one GEMM each over all its timesteps.
+     * dL/dz_t of the current truncated pass for every t in it, [T][B][G*H] (input side;
+     * {@code dzHhAll} the recurrent side, the same array unless the cell's differ). The weight
+     * gradients of a pass are then one GEMM each over all its timesteps.
      */
-    private double[] dzIhT = new double[0];
-    private double[] dzHhT = new double[0];
+    private double[] dzIhAll = new double[0];
+    private double[] dzHhAll = new double[0];
     private double[] initialHidden;
 
     protected RecurrentLayer(int index, int inputSize, int hidden, int gates) {
@@ -121,7 +121,6 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
     public final void backwardWindow(double[] dhAbove, int lo, int hi, double[] dInput) {
         int bh = batch * hidden;
         int gh = gates * hidden;
-        int tb = seqLen * batch;
         Arrays.fill(dhNext, 0, bh, 0.0);
         clearCellCarry();
         for (int t = hi; t >= lo; t--) {
@@ -135,9 +134,9 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
             for (int i = 0; i < batch * gh; i++) {
                 preactGrads[zOff + i] += dzIh[i];
             }
-            transposeInto(dzIh, dzIhT, t);
-            if (dzHhT != dzIhT) {
-                transposeInto(dzHh, dzHhT, t);
+            System.arraycopy(dzIh, 0, dzIhAll, zOff, batch * gh);
+            if (dzHhAll != dzIhAll) {
+                System.arraycopy(dzHh, 0, dzHhAll, zOff, batch * gh);
             }
             if (dInput != null) {
                 Kernels.gemm(dzIh, 0, weightIh.value(), 0, dInput, t * batch * inputSize, batch, inputSize, gh, false);
@@ -150,42 +149,20 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         // Weight and bias gradients of the whole pass at once: dW_ih += dZ^T X, dW_hh += dZ^T H_prev,
         // where H_prev's rows are h_{t-1}: h_{-1} (the initial state) for t = 0, then hs.
         int len = hi - lo + 1;
-        Kernels.gemmAccumulate(dzIhT, lo * batch, tb, x, lo * batch * inputSize, inputSize, weightIh.grad(), 0,
+        int zLo = lo * batch * gh;
+        Kernels.gemmTransAAccumulate(dzIhAll, zLo, gh, x, lo * batch * inputSize, inputSize, weightIh.grad(), 0,
                 inputSize, gh, inputSize, len * batch);
         if (lo == 0) {
-            Kernels.gemmAccumulate(dzHhT, 0, tb, h0, 0, hidden, weightHh.grad(), 0, hidden, gh, hidden, batch);
-            Kernels.gemmAccumulate(dzHhT, batch, tb, hs, 0, hidden, weightHh.grad(), 0, hidden, gh, hidden,
-                    hi * batch);
+            Kernels.gemmTransAAccumulate(dzHhAll, 0, gh, h0, 0, hidden, weightHh.grad(), 0, hidden, gh, hidden,
+                    batch);
+            Kernels.gemmTransAAccumulate(dzHhAll, batch * gh, gh, hs, 0, hidden, weightHh.grad(), 0, hidden, gh,
+                    hidden, hi * batch);
         } else {
-            Kernels.gemmAccumulate(dzHhT, lo * batch, tb, hs, (lo - 1) * bh, hidden, weightHh.grad(), 0, hidden, gh,
+            Kernels.gemmTransAAccumulate(dzHhAll, zLo, gh, hs, (lo - 1) * bh, hidden, weightHh.grad(), 0, hidden, gh,
                     hidden, len * batch);
         }
-        sumColumnsInto(dzIhT, lo * batch, tb, len * batch, biasIh.grad());
-        sumColumnsInto(dzHhT, lo * batch, tb, len * batch, biasHh.grad());
-    }
-
-    /** Writes dz [B][G*H] into column block t of dzT [G*H][T*B]. */
-    private void transposeInto(double[] dz, double[] dzT, int t) {
-        int gh = gates * hidden;
-        int tb = seqLen * batch;
-        for (int g = 0; g < gh; g++) {
-            int row = g * tb + t * batch;
-            for (int b = 0; b < batch; b++) {
-                dzT[row + b] = dz[b * gh + g];
-            }
-        }
-    }
-
-    /** grad[g] += sum of dzT[g][from, from + count). */
-    private void sumColumnsInto(double[] dzT, int from, int tb, int count, double[] grad) {
-        for (int g = 0; g < grad.length; g++) {
-            int row = g * tb + from;
-            double sum = 0;
-            for (int i = 0; i < count; i++) {
-                sum += dzT[row + i];
-            }
-            grad[g] += sum;
-        }
+        Kernels.sumRowsInto(dzIhAll, zLo, biasIh.grad(), len * batch, gh);
+        Kernels.sumRowsInto(dzHhAll, zLo, biasHh.grad(), len * batch, gh);
     }
 
     /** out[t] (+)= h_{t-1} W_hh^T for the batch, [B][G*H] at {@code outOff}. */
@@ -258,8 +235,8 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         dhNext = new double[newBatch * hidden];
         dzIh = new double[newBatch * gates * hidden];
         dzHh = new double[newBatch * gates * hidden];
-        dzIhT = new double[tg];
-        dzHhT = separateRecurrentGrad() ? new double[tg] : dzIhT;
+        dzIhAll = new double[tg];
+        dzHhAll = separateRecurrentGrad() ? new double[tg] : dzIhAll;
         resizeCell(newSeqLen, newBatch);
     }
 }

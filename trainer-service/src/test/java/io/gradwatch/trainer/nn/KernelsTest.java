@@ -137,13 +137,26 @@ class KernelsTest {
                 }
             }
             double[] scalar = c.clone();
-            Kernels.scalarGemm(a, 2, lda, b, 3, ldb, scalar, 1, ldc, m, n, k);
+            Kernels.scalarGemm(a, 2, lda, 1, b, 3, ldb, scalar, 1, ldc, m, n, k);
             assertClose("scalar m=" + m + " n=" + n + " k=" + k, scalar, expected, 1);
             if (vectorModule) {
                 double[] vector = c.clone();
-                VectorGemm.gemm(a, 2, lda, b, 3, ldb, vector, 1, ldc, m, n, k);
+                VectorGemm.gemm(a, 2, lda, 1, b, 3, ldb, vector, 1, ldc, m, n, k);
                 assertClose("vector m=" + m + " n=" + n + " k=" + k, vector, expected, 1);
             }
+            // The same product with A stored transposed, [k x m] with row stride m + 1: the A^T B path.
+            double[] at = random(2 + k * (m + 1), rng);
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    at[2 + p * (m + 1) + i] = a[2 + i * lda + p];
+                }
+            }
+            double[] viaTranspose = c.clone();
+            Kernels.gemmTransAAccumulate(at, 2, m + 1, b, 3, ldb, viaTranspose, 1, ldc, m, n, k);
+            assertClose("A^T B m=" + m + " n=" + n + " k=" + k, viaTranspose, expected, 1);
+            double[] scalarT = c.clone();
+            Kernels.scalarGemm(at, 2, 1, m + 1, b, 3, ldb, scalarT, 1, ldc, m, n, k);
+            assertClose("scalar A^T B m=" + m + " n=" + n + " k=" + k, scalarT, expected, 1);
         }
     }
 
