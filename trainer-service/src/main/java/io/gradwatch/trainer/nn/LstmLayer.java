@@ -6,7 +6,7 @@ package io.gradwatch.trainer.nn;
  * c_t = f * c_{t-1} + i * g; h_t = o * tanh(c_t).
  */
 public final class LstmLayer extends RecurrentLayer {
-    /** Gate activations i, f, g, o per row: [T][B][4H]. */
+    /** Gate activations i, f, g, o per row: [T][B][4H] (the same array as inputGates). */
     private double[] act = new double[0];
     /** c_t and tanh(c_t): [T][B][H]. */
     private double[] cs = new double[0];
@@ -24,7 +24,9 @@ public final class LstmLayer extends RecurrentLayer {
 
     @Override
     protected void resizeCell(int seqLen, int batch) {
-        act = new double[seqLen * batch * 4 * hidden];
+        // The gate pre-activations are computed in place: inputGates (x W_ih^T + b_ih + b_hh) gets
+        // h_{t-1} W_hh^T added and is then overwritten by the activations.
+        act = inputGates;
         cs = new double[seqLen * batch * hidden];
         tanhC = new double[seqLen * batch * hidden];
         dcNext = new double[batch * hidden];
@@ -41,9 +43,7 @@ public final class LstmLayer extends RecurrentLayer {
                 System.arraycopy(initialCell, 0, c0, 0, batch * h);
             }
         }
-        System.arraycopy(inputGates, gOff, act, gOff, batch * 4 * h);
         recurrentProduct(t, act, gOff, true);
-        Kernels.addBias(act, gOff, biasHh.value(), batch, 4 * h);
         double[] cPrev = t == 0 ? c0 : cs;
         int cPrevBase = t == 0 ? 0 : (t - 1) * batch * h;
         for (int b = 0; b < batch; b++) {
@@ -71,6 +71,11 @@ public final class LstmLayer extends RecurrentLayer {
     /** c_t of the last forward, [T][B][H]. */
     double[] cellStates() {
         return cs;
+    }
+
+    @Override
+    protected boolean foldsRecurrentBias() {
+        return true;
     }
 
     @Override

@@ -100,6 +100,9 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         Kernels.transpose(weightHh.value(), gh, hidden, weightHhT);
         Kernels.gemm(input, 0, weightIhT, 0, inputGates, 0, seqLen * batch, gh, inputSize, false);
         Kernels.addBias(inputGates, 0, biasIh.value(), seqLen * batch, gh);
+        if (foldsRecurrentBias()) {
+            Kernels.addBias(inputGates, 0, biasHh.value(), seqLen * batch, gh);
+        }
         for (int t = 0; t < seqLen; t++) {
             stepForward(t);
         }
@@ -173,6 +176,14 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         }
         Kernels.gemmAccumulate(previousHidden(t), previousHiddenOffset(t), hidden, weightHhT, 0, gh, out, outOff,
                 gh, batch, gh, hidden);
+    }
+
+    /**
+     * Whether b_hh is added with b_ih to the input-side pre-activations up front (RNN, LSTM: it
+     * only ever appears in their sum), instead of by the cell at each step (GRU's n gate).
+     */
+    protected boolean foldsRecurrentBias() {
+        return false;
     }
 
     /** Whether the recurrent-side dz differs from the input-side one (GRU's n gate); otherwise one buffer serves. */
