@@ -80,6 +80,10 @@ public class LstmStepBenchmark {
      * narrows the run (JMH include regex).
      */
     public static void main(String[] args) throws RunnerException {
+        if (Boolean.getBoolean("bench.cpuTime")) {
+            cpuTime();
+            return;
+        }
         String only = System.getProperty("bench.only");
         var builder = new OptionsBuilder();
         if (only != null) {
@@ -107,5 +111,46 @@ public class LstmStepBenchmark {
         if (!Double.isNaN(stepGflops) && !Double.isNaN(peakGflops)) {
             System.out.printf(Locale.ROOT, "LSTM step / peak: %.1f%%%n", 100 * stepGflops / peakGflops);
         }
+    }
+
+    /**
+     * {@code -Dbench.cpuTime=true}: a cross-check for a loaded machine, outside JMH. Alternates
+     * rounds of LSTM steps and peak-FMA calls in this JVM (run it with
+     * {@code --add-modules jdk.incubator.vector}) and times them by this thread's CPU time, which
+     * leaves out the time other processes hold the core (not their effect on shared caches).
+     * Prints the median of the rounds after warm-up.
+     */
+    static void cpuTime() {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        LstmStepBenchmark step = new LstmStepBenchmark();
+        step.setUp();
+        PeakFmaBenchmark peak = new PeakFmaBenchmark();
+        int rounds = Integer.getInteger("bench.rounds", 15);
+        double[] stepMs = new double[rounds];
+        double[] peakGflops = new double[rounds];
+        double sink = 0;
+        for (int r = -5; r < rounds; r++) {
+            long t0 = threads.getCurrentThreadCpuTime();
+            for (int i = 0; i < 10; i++) {
+                sink += step.trainingStep();
+            }
+            long t1 = threads.getCurrentThreadCpuTime();
+            for (int i = 0; i < 200; i++) {
+                sink += peak.fmaChains();
+            }
+            long t2 = threads.getCurrentThreadCpuTime();
+            if (r >= 0) {
+                stepMs[r] = (t1 - t0) / 10 / 1e6;
+                peakGflops[r] = 200 * PeakFmaBenchmark.FLOPS_PER_CALL / (t2 - t1);
+            }
+        }
+        java.util.Arrays.sort(stepMs);
+        java.util.Arrays.sort(peakGflops);
+        double ms = stepMs[rounds / 2];
+        double gflops = FLOPS_PER_STEP / (ms / 1e3) / 1e9;
+        System.out.printf(Locale.ROOT, "CPU time, median of %d rounds (%s): LSTM step %.2f ms (range %.2f..%.2f), %.2f "
+                + "GFLOP/s; peak FMA %.2f GFLOP/s (range %.2f..%.2f); ratio %.1f%% [%s]%n", rounds, Kernels.describe(),
+                ms, stepMs[0], stepMs[rounds - 1], gflops, peakGflops[rounds / 2], peakGflops[0],
+                peakGflops[rounds - 1], 100 * gflops / peakGflops[rounds / 2], sink > 0 ? "" : " ");
     }
 }
