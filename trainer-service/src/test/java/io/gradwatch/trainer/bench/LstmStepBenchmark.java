@@ -30,7 +30,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 /**
  * One LSTM training step, forward and full BPTT backward (batch 32, hidden 128, input 128,
  * T 100, one layer), in double precision, with the Vector API GEMM (the fork adds the module). Run it with
- * {@code ./mvnw -q -pl trainer-service test-compile exec:exec}; it prints ms/step and GFLOP/s.
+ * {@code ./mvnw -q -pl trainer-service -am test-compile -Pbench}; it prints ms/step, GFLOP/s and the
+ * ratio to {@link PeakFmaBenchmark}'s peak.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
