@@ -44,6 +44,9 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
     /** W_ih^T [in][G*H] and W_hh^T [H][G*H], packed at each forward so the products' inner loops are contiguous. */
     private final double[] weightIhT;
     private final double[] weightHhT;
+    /** Per-gate scratch: the input-side bias row (b_ih, or b_ih + b_hh when folded), a bias-gradient sum. */
+    private final double[] biasRow;
+    private final double[] biasGradSum;
     /**
      * dL/dz_t of the current truncated pass for every t in it, [T][B][G*H] (input side;
      * {@code dzHhAll} the recurrent side, the same array unless the cell's differ). The weight
@@ -64,6 +67,8 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         this.biasHh = Parameter.zeros("bias_hh_l" + index, gates * hidden);
         this.weightIhT = new double[gates * hidden * inputSize];
         this.weightHhT = new double[gates * hidden * hidden];
+        this.biasRow = new double[gates * hidden];
+        this.biasGradSum = new double[gates * hidden];
     }
 
     public List<Parameter> parameters() {
@@ -98,11 +103,19 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         int gh = gates * hidden;
         Kernels.transpose(weightIh.value(), gh, inputSize, weightIhT);
         Kernels.transpose(weightHh.value(), gh, hidden, weightHhT);
-        Kernels.gemm(input, 0, weightIhT, 0, inputGates, 0, seqLen * batch, gh, inputSize, false);
-        Kernels.addBias(inputGates, 0, biasIh.value(), seqLen * batch, gh);
+        // Every row of inputGates starts as the bias and the GEMM accumulates x W_ih^T onto it.
+        System.arraycopy(biasIh.value(), 0, biasRow, 0, gh);
         if (foldsRecurrentBias()) {
-            Kernels.addBias(inputGates, 0, biasHh.value(), seqLen * batch, gh);
+            double[] bhh = biasHh.value();
+            for (int j = 0; j < gh; j++) {
+                biasRow[j] += bhh[j];
+            }
         }
+        for (int r = 0; r < seqLen * batch; r++) {
+            System.arraycopy(biasRow, 0, inputGates, r * gh, gh);
+        }
+        Kernels.gemmAccumulate(input, 0, inputSize, weightIhT, 0, gh, inputGates, 0, gh, seqLen * batch, gh,
+                inputSize);
         for (int t = 0; t < seqLen; t++) {
             stepForward(t);
         }
@@ -164,8 +177,20 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
             Kernels.gemmTransAAccumulate(dzHhAll, zLo, gh, hs, (lo - 1) * bh, hidden, weightHh.grad(), 0, hidden, gh,
                     hidden, len * batch);
         }
-        Kernels.sumRowsInto(dzIhAll, zLo, biasIh.grad(), len * batch, gh);
-        Kernels.sumRowsInto(dzHhAll, zLo, biasHh.grad(), len * batch, gh);
+        if (dzHhAll == dzIhAll) {
+            // One dz for both sides: db_ih and db_hh get the same sum.
+            Arrays.fill(biasGradSum, 0.0);
+            Kernels.sumRowsInto(dzIhAll, zLo, biasGradSum, len * batch, gh);
+            double[] gIh = biasIh.grad();
+            double[] gHh = biasHh.grad();
+            for (int j = 0; j < gh; j++) {
+                gIh[j] += biasGradSum[j];
+                gHh[j] += biasGradSum[j];
+            }
+        } else {
+            Kernels.sumRowsInto(dzIhAll, zLo, biasIh.grad(), len * batch, gh);
+            Kernels.sumRowsInto(dzHhAll, zLo, biasHh.grad(), len * batch, gh);
+        }
     }
 
     /** out[t] (+)= h_{t-1} W_hh^T for the batch, [B][G*H] at {@code outOff}. */
