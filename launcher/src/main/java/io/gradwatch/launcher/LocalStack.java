@@ -122,7 +122,7 @@ public final class LocalStack implements AutoCloseable {
             env.putAll(security.trainerEnv());
         }
         ManagedProcess trainer = ManagedProcess.start(layout, "trainer-" + runId, "trainer-service", TRAINER_MAIN,
-                args, env, "384m");
+                ManagedProcess.vectorApiOptions(), args, env, "384m");
         trainers.add(trainer);
         return trainer;
     }

@@ -30,6 +30,23 @@ public final class ManagedProcess {
      */
     public static ManagedProcess start(StackLayout layout, String name, String module, String mainClass,
                                        List<String> args, Map<String, String> env, String heap) {
+        return start(layout, name, module, mainClass, List.of(), args, env, heap);
+    }
+
+    /**
+     * The JVM options a trainer runs fastest with: {@code --add-modules=jdk.incubator.vector} (the
+     * trainer's Vector API kernels; without it they fall back to scalar loops) when this JDK has
+     * the module, else none.
+     */
+    public static List<String> vectorApiOptions() {
+        return java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()
+                ? List.of("--add-modules=jdk.incubator.vector") : List.of();
+    }
+
+    /** As {@link #start(StackLayout, String, String, String, List, Map, String)}, with extra JVM options. */
+    public static ManagedProcess start(StackLayout layout, String name, String module, String mainClass,
+                                       List<String> jvmOptions, List<String> args, Map<String, String> env,
+                                       String heap) {
         Path target = layout.home().resolve(module).resolve("target");
         Path jar = target.resolve(module + "-" + Versions.PROJECT + ".jar");
         if (!Files.isRegularFile(jar)) {
@@ -39,6 +56,7 @@ public final class ManagedProcess {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx" + heap);
         command.add("-XX:+UseSerialGC");
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(jar + java.io.File.pathSeparator + target.resolve("lib") + "/*");
         command.add(mainClass);

@@ -25,8 +25,7 @@ public final class GruLayer extends RecurrentLayer {
     protected void stepForward(int t) {
         int h = hidden;
         int gOff = t * batch * 3 * h;
-        Kernels.gemmTransB(previousHidden(t), previousHiddenOffset(t), weightHh.value(), 0, hiddenGates, gOff, batch,
-                3 * h, h, false);
+        recurrentProduct(t, hiddenGates, gOff, false);
         Kernels.addBias(hiddenGates, gOff, biasHh.value(), batch, 3 * h);
         for (int b = 0; b < batch; b++) {
             int row = gOff + b * 3 * h;
@@ -35,7 +34,7 @@ public final class GruLayer extends RecurrentLayer {
             for (int j = 0; j < h; j++) {
                 double r = Activation.sigmoid(inputGates[row + j] + hiddenGates[row + j]);
                 double z = Activation.sigmoid(inputGates[row + h + j] + hiddenGates[row + h + j]);
-                double n = Math.tanh(inputGates[row + 2 * h + j] + r * hiddenGates[row + 2 * h + j]);
+                double n = Activation.tanh(inputGates[row + 2 * h + j] + r * hiddenGates[row + 2 * h + j]);
                 act[row + j] = r;
                 act[row + h + j] = z;
                 act[row + 2 * h + j] = n;
@@ -70,6 +69,11 @@ public final class GruLayer extends RecurrentLayer {
                 dzHh[zRow + 2 * h + j] = dnPre * r;
             }
         }
+    }
+
+    @Override
+    protected boolean separateRecurrentGrad() {
+        return true;
     }
 
     @Override

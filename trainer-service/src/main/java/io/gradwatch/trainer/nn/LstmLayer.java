@@ -6,13 +6,15 @@ package io.gradwatch.trainer.nn;
  * c_t = f * c_{t-1} + i * g; h_t = o * tanh(c_t).
  */
 public final class LstmLayer extends RecurrentLayer {
-    /** Gate activations i, f, g, o per row: [T][B][4H]. */
+    /** Gate activations i, f, g, o per row: [T][B][4H] (the same array as inputGates). */
     private double[] act = new double[0];
     /** c_t and tanh(c_t): [T][B][H]. */
     private double[] cs = new double[0];
     private double[] tanhC = new double[0];
     /** dL/dc carried from t+1 to t. */
     private double[] dcNext = new double[0];
+    /** c_{-1} for the current batch size: zeros unless an initial state was given. */
+    private double[] c0 = new double[0];
     /** c_{-1}: zeros unless an initial state was given. */
     private double[] initialCell;
 
@@ -22,39 +24,41 @@ public final class LstmLayer extends RecurrentLayer {
 
     @Override
     protected void resizeCell(int seqLen, int batch) {
-        act = new double[seqLen * batch * 4 * hidden];
+        // The gate pre-activations are computed in place: inputGates (x W_ih^T + b_ih + b_hh) gets
+        // h_{t-1} W_hh^T added and is then overwritten by the activations.
+        act = inputGates;
         cs = new double[seqLen * batch * hidden];
         tanhC = new double[seqLen * batch * hidden];
         dcNext = new double[batch * hidden];
+        c0 = new double[batch * hidden];
     }
 
     @Override
     protected void stepForward(int t) {
         int h = hidden;
         int gOff = t * batch * 4 * h;
-        System.arraycopy(inputGates, gOff, act, gOff, batch * 4 * h);
-        Kernels.gemmTransB(previousHidden(t), previousHiddenOffset(t), weightHh.value(), 0, act, gOff, batch, 4 * h,
-                h, true);
-        Kernels.addBias(act, gOff, biasHh.value(), batch, 4 * h);
+        if (t == 0) {
+            java.util.Arrays.fill(c0, 0.0);
+            if (initialCell != null) {
+                System.arraycopy(initialCell, 0, c0, 0, batch * h);
+            }
+        }
+        recurrentProduct(t, act, gOff, true);
+        double[] cPrev = t == 0 ? c0 : cs;
+        int cPrevBase = t == 0 ? 0 : (t - 1) * batch * h;
         for (int b = 0; b < batch; b++) {
             int row = gOff + b * 4 * h;
             int hOff = (t * batch + b) * h;
-            int prevOff = ((t - 1) * batch + b) * h;
+            int prevOff = cPrevBase + b * h;
+            Kernels.sigmoidInPlace(act, row, 2 * h); // i, f
+            Kernels.tanh(act, row + 2 * h, act, row + 2 * h, h); // g
+            Kernels.sigmoidInPlace(act, row + 3 * h, h); // o
             for (int j = 0; j < h; j++) {
-                double i = Activation.sigmoid(act[row + j]);
-                double f = Activation.sigmoid(act[row + h + j]);
-                double g = Math.tanh(act[row + 2 * h + j]);
-                double o = Activation.sigmoid(act[row + 3 * h + j]);
-                act[row + j] = i;
-                act[row + h + j] = f;
-                act[row + 2 * h + j] = g;
-                act[row + 3 * h + j] = o;
-                double cPrev = t == 0 ? cellAtStart(b * h + j) : cs[prevOff + j];
-                double c = f * cPrev + i * g;
-                double tc = Math.tanh(c);
-                cs[hOff + j] = c;
-                tanhC[hOff + j] = tc;
-                hs[hOff + j] = o * tc;
+                cs[hOff + j] = act[row + h + j] * cPrev[prevOff + j] + act[row + j] * act[row + 2 * h + j];
+            }
+            Kernels.tanh(cs, hOff, tanhC, hOff, h);
+            for (int j = 0; j < h; j++) {
+                hs[hOff + j] = act[row + 3 * h + j] * tanhC[hOff + j];
             }
         }
     }
@@ -69,8 +73,9 @@ public final class LstmLayer extends RecurrentLayer {
         return cs;
     }
 
-    private double cellAtStart(int index) {
-        return initialCell == null ? 0 : initialCell[index];
+    @Override
+    protected boolean foldsRecurrentBias() {
+        return true;
     }
 
     @Override
@@ -81,10 +86,12 @@ public final class LstmLayer extends RecurrentLayer {
     @Override
     protected void stepBackward(int t) {
         int h = hidden;
+        double[] cPrev = t == 0 ? c0 : cs;
+        int cPrevBase = t == 0 ? 0 : (t - 1) * batch * h;
         for (int b = 0; b < batch; b++) {
             int row = (t * batch + b) * 4 * h;
             int hOff = (t * batch + b) * h;
-            int prevOff = ((t - 1) * batch + b) * h;
+            int prevOff = cPrevBase + b * h;
             int local = b * h;
             int zRow = b * 4 * h;
             for (int j = 0; j < h; j++) {
@@ -95,15 +102,10 @@ public final class LstmLayer extends RecurrentLayer {
                 double tc = tanhC[hOff + j];
                 double dhj = dh[local + j];
                 double dc = dhj * o * (1 - tc * tc) + dcNext[local + j];
-                double cPrev = t == 0 ? cellAtStart(b * h + j) : cs[prevOff + j];
-                double dzI = dc * g * i * (1 - i);
-                double dzF = dc * cPrev * f * (1 - f);
-                double dzG = dc * i * (1 - g * g);
-                double dzO = dhj * tc * o * (1 - o);
-                dzIh[zRow + j] = dzI;
-                dzIh[zRow + h + j] = dzF;
-                dzIh[zRow + 2 * h + j] = dzG;
-                dzIh[zRow + 3 * h + j] = dzO;
+                dzIh[zRow + j] = dc * g * i * (1 - i);
+                dzIh[zRow + h + j] = dc * cPrev[prevOff + j] * f * (1 - f);
+                dzIh[zRow + 2 * h + j] = dc * i * (1 - g * g);
+                dzIh[zRow + 3 * h + j] = dhj * tc * o * (1 - o);
                 dcNext[local + j] = dc * f;
             }
         }

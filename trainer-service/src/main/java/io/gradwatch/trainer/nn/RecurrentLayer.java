@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * One recurrent layer with PyTorch's parameter layout: {@code weight_ih_l{k}} [G*H, in],
  * {@code weight_hh_l{k}} [G*H, H], {@code bias_ih_l{k}} and {@code bias_hh_l{k}} [G*H], with G
- * gates stacked in PyTorch's order. The initial hidden state is zero.
+ * gates stacked in PyTorch's order. The initial hidden state is zero unless
+ * {@link #setInitialHidden} gives one.
  *
  * <p>Buffers are sized on the first step for (T, batch) and reused: a step allocates nothing
  * after the first one at a given size. {@code forward} keeps what {@code backward} needs.
@@ -40,6 +41,19 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
     protected double[] dhNext = new double[0];
     /** h_{-1}: zeros unless an initial state was given. */
     protected double[] h0 = new double[0];
+    /** W_ih^T [in][G*H] and W_hh^T [H][G*H], packed at each forward so the products' inner loops are contiguous. */
+    private final double[] weightIhT;
+    private final double[] weightHhT;
+    /** Per-gate scratch: the input-side bias row (b_ih, or b_ih + b_hh when folded), a bias-gradient sum. */
+    private final double[] biasRow;
+    private final double[] biasGradSum;
+    /**
+     * dL/dz_t of the current truncated pass for every t in it, [T][B][G*H] (input side;
+     * {@code dzHhAll} the recurrent side, the same array unless the cell's differ). The weight
+     * gradients of a pass are then one GEMM each over all its timesteps.
+     */
+    private double[] dzIhAll = new double[0];
+    private double[] dzHhAll = new double[0];
     private double[] initialHidden;
 
     protected RecurrentLayer(int index, int inputSize, int hidden, int gates) {
@@ -51,6 +65,10 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         this.weightHh = Parameter.zeros("weight_hh_l" + index, gates * hidden, hidden);
         this.biasIh = Parameter.zeros("bias_ih_l" + index, gates * hidden);
         this.biasHh = Parameter.zeros("bias_hh_l" + index, gates * hidden);
+        this.weightIhT = new double[gates * hidden * inputSize];
+        this.weightHhT = new double[gates * hidden * hidden];
+        this.biasRow = new double[gates * hidden];
+        this.biasGradSum = new double[gates * hidden];
     }
 
     public List<Parameter> parameters() {
@@ -83,8 +101,21 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
             System.arraycopy(initialHidden, 0, h0, 0, batch * hidden);
         }
         int gh = gates * hidden;
-        Kernels.gemmTransB(input, 0, weightIh.value(), 0, inputGates, 0, seqLen * batch, gh, inputSize, false);
-        Kernels.addBias(inputGates, 0, biasIh.value(), seqLen * batch, gh);
+        Kernels.transpose(weightIh.value(), gh, inputSize, weightIhT);
+        Kernels.transpose(weightHh.value(), gh, hidden, weightHhT);
+        // Every row of inputGates starts as the bias and the GEMM accumulates x W_ih^T onto it.
+        System.arraycopy(biasIh.value(), 0, biasRow, 0, gh);
+        if (foldsRecurrentBias()) {
+            double[] bhh = biasHh.value();
+            for (int j = 0; j < gh; j++) {
+                biasRow[j] += bhh[j];
+            }
+        }
+        for (int r = 0; r < seqLen * batch; r++) {
+            System.arraycopy(biasRow, 0, inputGates, r * gh, gh);
+        }
+        Kernels.gemmAccumulate(input, 0, inputSize, weightIhT, 0, gh, inputGates, 0, gh, seqLen * batch, gh,
+                inputSize);
         for (int t = 0; t < seqLen; t++) {
             stepForward(t);
         }
@@ -119,11 +150,9 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
             for (int i = 0; i < batch * gh; i++) {
                 preactGrads[zOff + i] += dzIh[i];
             }
-            Kernels.gemmTransAAccumulate(dzIh, 0, x, t * batch * inputSize, weightIh.grad(), 0, gh, inputSize, batch);
-            Kernels.sumRowsInto(dzIh, 0, biasIh.grad(), batch, gh);
-            Kernels.sumRowsInto(dzHh, 0, biasHh.grad(), batch, gh);
-            if (t > 0) {
-                Kernels.gemmTransAAccumulate(dzHh, 0, hs, (t - 1) * bh, weightHh.grad(), 0, gh, hidden, batch);
+            System.arraycopy(dzIh, 0, dzIhAll, zOff, batch * gh);
+            if (dzHhAll != dzIhAll) {
+                System.arraycopy(dzHh, 0, dzHhAll, zOff, batch * gh);
             }
             if (dInput != null) {
                 Kernels.gemm(dzIh, 0, weightIh.value(), 0, dInput, t * batch * inputSize, batch, inputSize, gh, false);
@@ -133,6 +162,58 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
                 addDirectRecurrentGradient(t);
             }
         }
+        // Weight and bias gradients of the whole pass at once: dW_ih += dZ^T X, dW_hh += dZ^T H_prev,
+        // where H_prev's rows are h_{t-1}: h_{-1} (the initial state) for t = 0, then hs.
+        int len = hi - lo + 1;
+        int zLo = lo * batch * gh;
+        Kernels.gemmTransAAccumulate(dzIhAll, zLo, gh, x, lo * batch * inputSize, inputSize, weightIh.grad(), 0,
+                inputSize, gh, inputSize, len * batch);
+        if (lo == 0) {
+            Kernels.gemmTransAAccumulate(dzHhAll, 0, gh, h0, 0, hidden, weightHh.grad(), 0, hidden, gh, hidden,
+                    batch);
+            Kernels.gemmTransAAccumulate(dzHhAll, batch * gh, gh, hs, 0, hidden, weightHh.grad(), 0, hidden, gh,
+                    hidden, hi * batch);
+        } else {
+            Kernels.gemmTransAAccumulate(dzHhAll, zLo, gh, hs, (lo - 1) * bh, hidden, weightHh.grad(), 0, hidden, gh,
+                    hidden, len * batch);
+        }
+        if (dzHhAll == dzIhAll) {
+            // One dz for both sides: db_ih and db_hh get the same sum.
+            Arrays.fill(biasGradSum, 0.0);
+            Kernels.sumRowsInto(dzIhAll, zLo, biasGradSum, len * batch, gh);
+            double[] gIh = biasIh.grad();
+            double[] gHh = biasHh.grad();
+            for (int j = 0; j < gh; j++) {
+                gIh[j] += biasGradSum[j];
+                gHh[j] += biasGradSum[j];
+            }
+        } else {
+            Kernels.sumRowsInto(dzIhAll, zLo, biasIh.grad(), len * batch, gh);
+            Kernels.sumRowsInto(dzHhAll, zLo, biasHh.grad(), len * batch, gh);
+        }
+    }
+
+    /** out[t] (+)= h_{t-1} W_hh^T for the batch, [B][G*H] at {@code outOff}. */
+    protected final void recurrentProduct(int t, double[] out, int outOff, boolean accumulate) {
+        int gh = gates * hidden;
+        if (!accumulate) {
+            Arrays.fill(out, outOff, outOff + batch * gh, 0.0);
+        }
+        Kernels.gemmAccumulate(previousHidden(t), previousHiddenOffset(t), hidden, weightHhT, 0, gh, out, outOff,
+                gh, batch, gh, hidden);
+    }
+
+    /**
+     * Whether b_hh is added with b_ih to the input-side pre-activations up front (RNN, LSTM: it
+     * only ever appears in their sum), instead of by the cell at each step (GRU's n gate).
+     */
+    protected boolean foldsRecurrentBias() {
+        return false;
+    }
+
+    /** Whether the recurrent-side dz differs from the input-side one (GRU's n gate); otherwise one buffer serves. */
+    protected boolean separateRecurrentGrad() {
+        return false;
     }
 
     public LayerTrace trace(Activation activation) {
@@ -190,6 +271,8 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         dhNext = new double[newBatch * hidden];
         dzIh = new double[newBatch * gates * hidden];
         dzHh = new double[newBatch * gates * hidden];
+        dzIhAll = new double[tg];
+        dzHhAll = separateRecurrentGrad() ? new double[tg] : dzIhAll;
         resizeCell(newSeqLen, newBatch);
     }
 }

@@ -17,20 +17,22 @@ public final class RnnLayer extends RecurrentLayer {
 
     @Override
     protected void resizeCell(int seqLen, int batch) {
-        z = new double[seqLen * batch * hidden];
+        z = inputGates; // x W_ih^T + b_ih + b_hh, then h_{t-1} W_hh^T added in place
     }
 
     @Override
     protected void stepForward(int t) {
         int bh = batch * hidden;
         int off = t * bh;
-        System.arraycopy(inputGates, off, z, off, bh);
-        Kernels.gemmTransB(previousHidden(t), previousHiddenOffset(t), weightHh.value(), 0, z, off, batch, hidden,
-                hidden, true);
-        Kernels.addBias(z, off, biasHh.value(), batch, hidden);
+        recurrentProduct(t, z, off, true);
         for (int i = off; i < off + bh; i++) {
             hs[i] = activation.apply(z[i]);
         }
+    }
+
+    @Override
+    protected boolean foldsRecurrentBias() {
+        return true;
     }
 
     @Override

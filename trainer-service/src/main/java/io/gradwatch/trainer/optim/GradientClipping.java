@@ -35,13 +35,16 @@ public final class GradientClipping {
     }
 
     /**
-     * clip_grad_norm_: if the global norm exceeds {@code maxNorm}, scales every gradient by
-     * maxNorm / (norm + 1e-6). Returns the norm before clipping.
+     * clip_grad_norm_ as in PyTorch 1.13 with error_if_nonfinite=False: every gradient is
+     * multiplied by clamp(maxNorm / (norm + 1e-6), max=1). A NaN norm gives a NaN coefficient
+     * (clamp keeps NaN), so every gradient becomes NaN; an infinite norm gives 0, so finite
+     * entries become 0 and infinite ones NaN. Returns the norm before clipping.
      */
     public static double clipByNorm(List<Parameter> parameters, double maxNorm) {
         double norm = globalNorm(parameters);
         double coefficient = maxNorm / (norm + 1e-6);
-        if (coefficient < 1) {
+        // Multiplying by a clamped 1.0 changes nothing, so only a coefficient below 1 or NaN is applied.
+        if (!(coefficient >= 1)) {
             for (Parameter p : parameters) {
                 double[] grad = p.grad();
                 for (int i = 0; i < grad.length; i++) {

@@ -3,6 +3,7 @@ package io.gradwatch.trainer.bench;
 import io.gradwatch.trainer.nn.Activation;
 import io.gradwatch.trainer.nn.CellKind;
 import io.gradwatch.trainer.nn.Init;
+import io.gradwatch.trainer.nn.Kernels;
 import io.gradwatch.trainer.nn.ModelConfig;
 import io.gradwatch.trainer.nn.Network;
 import io.gradwatch.trainer.nn.Tbptt;
@@ -28,15 +29,16 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 
 /**
  * One LSTM training step, forward and full BPTT backward (batch 32, hidden 128, input 128,
- * T 100, one layer), in double precision. Run it with
- * {@code ./mvnw -q -pl trainer-service test-compile exec:exec}; it prints ms/step and GFLOP/s.
+ * T 100, one layer), in double precision, with the Vector API GEMM (the fork adds the module). Run it with
+ * {@code ./mvnw -q -pl trainer-service -am test-compile -Pbench}; it prints ms/step, GFLOP/s and the
+ * ratio to {@link PeakFmaBenchmark}'s peak.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(1)
+@Fork(value = 1, jvmArgsAppend = "--add-modules=jdk.incubator.vector")
 public class LstmStepBenchmark {
     static final int T = 100;
     static final int B = 32;
@@ -65,6 +67,7 @@ public class LstmStepBenchmark {
             labels[b] = rng.nextInt(2);
         }
         batch = new Batch(T, B, IN, inputs, new Targets.Classes(labels, 2, false));
+        System.out.println("GEMM path: " + Kernels.describe());
     }
 
     @Benchmark
@@ -72,14 +75,83 @@ public class LstmStepBenchmark {
         return network.forwardBackward(batch, full).loss();
     }
 
+    /**
+     * Runs this benchmark and {@link PeakFmaBenchmark} in one run; prints ms/step, GFLOP/s, the
+     * measured one-core peak GFLOP/s and the ratio. {@code -Dbench.only=Lstm} or {@code =Peak}
+     * narrows the run (JMH include regex).
+     */
     public static void main(String[] args) throws RunnerException {
-        var options = new OptionsBuilder().include(LstmStepBenchmark.class.getSimpleName()).build();
-        for (RunResult result : new Runner(options).run()) {
-            double millis = result.getPrimaryResult().getScore();
-            double error = result.getPrimaryResult().getScoreError();
-            System.out.printf(Locale.ROOT, "LSTM step (B=%d, H=%d, IN=%d, T=%d, fwd+bwd, double): %.2f +- %.2f ms, "
-                    + "%.2f GFLOP/s (%.2e flop/step)%n", B, H, IN, T, millis, error,
-                    FLOPS_PER_STEP / (millis / 1e3) / 1e9, FLOPS_PER_STEP);
+        if (Boolean.getBoolean("bench.cpuTime")) {
+            cpuTime();
+            return;
         }
+        String only = System.getProperty("bench.only");
+        var builder = new OptionsBuilder();
+        if (only != null) {
+            builder.include(only);
+        } else {
+            builder.include(LstmStepBenchmark.class.getSimpleName()).include(PeakFmaBenchmark.class.getSimpleName());
+        }
+        double stepGflops = Double.NaN;
+        double peakGflops = Double.NaN;
+        for (RunResult result : new Runner(builder.build()).run()) {
+            String name = result.getParams().getBenchmark();
+            double score = result.getPrimaryResult().getScore();
+            double error = result.getPrimaryResult().getScoreError();
+            if (name.contains("PeakFmaBenchmark")) {
+                peakGflops = PeakFmaBenchmark.FLOPS_PER_CALL / (score / 1e6) / 1e9;
+                System.out.printf(Locale.ROOT, "Peak FMA (%d chains x %d-lane double vectors, 1 thread): %.2f +- %.2f"
+                        + " us per call, %.2f GFLOP/s%n", PeakFmaBenchmark.CHAINS, PeakFmaBenchmark.SPECIES.length(),
+                        score, error, peakGflops);
+            } else {
+                stepGflops = FLOPS_PER_STEP / (score / 1e3) / 1e9;
+                System.out.printf(Locale.ROOT, "LSTM step (B=%d, H=%d, IN=%d, T=%d, fwd+bwd, double): %.2f +- %.2f ms,"
+                        + " %.2f GFLOP/s (%.2e flop/step)%n", B, H, IN, T, score, error, stepGflops, FLOPS_PER_STEP);
+            }
+        }
+        if (!Double.isNaN(stepGflops) && !Double.isNaN(peakGflops)) {
+            System.out.printf(Locale.ROOT, "LSTM step / peak: %.1f%%%n", 100 * stepGflops / peakGflops);
+        }
+    }
+
+    /**
+     * {@code -Dbench.cpuTime=true}: a cross-check for a loaded machine, outside JMH. Alternates
+     * rounds of LSTM steps and peak-FMA calls in this JVM (run it with
+     * {@code --add-modules jdk.incubator.vector}) and times them by this thread's CPU time, which
+     * leaves out the time other processes hold the core (not their effect on shared caches).
+     * Prints the median of the rounds after warm-up.
+     */
+    static void cpuTime() {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        LstmStepBenchmark step = new LstmStepBenchmark();
+        step.setUp();
+        PeakFmaBenchmark peak = new PeakFmaBenchmark();
+        int rounds = Integer.getInteger("bench.rounds", 15);
+        double[] stepMs = new double[rounds];
+        double[] peakGflops = new double[rounds];
+        double sink = 0;
+        for (int r = -5; r < rounds; r++) {
+            long t0 = threads.getCurrentThreadCpuTime();
+            for (int i = 0; i < 10; i++) {
+                sink += step.trainingStep();
+            }
+            long t1 = threads.getCurrentThreadCpuTime();
+            for (int i = 0; i < 200; i++) {
+                sink += peak.fmaChains();
+            }
+            long t2 = threads.getCurrentThreadCpuTime();
+            if (r >= 0) {
+                stepMs[r] = (t1 - t0) / 10 / 1e6;
+                peakGflops[r] = 200 * PeakFmaBenchmark.FLOPS_PER_CALL / (t2 - t1);
+            }
+        }
+        java.util.Arrays.sort(stepMs);
+        java.util.Arrays.sort(peakGflops);
+        double ms = stepMs[rounds / 2];
+        double gflops = FLOPS_PER_STEP / (ms / 1e3) / 1e9;
+        System.out.printf(Locale.ROOT, "CPU time, median of %d rounds (%s): LSTM step %.2f ms (range %.2f..%.2f), %.2f "
+                + "GFLOP/s; peak FMA %.2f GFLOP/s (range %.2f..%.2f); ratio %.1f%% [%s]%n", rounds, Kernels.describe(),
+                ms, stepMs[0], stepMs[rounds - 1], gflops, peakGflops[rounds / 2], peakGflops[0],
+                peakGflops[rounds - 1], 100 * gflops / peakGflops[rounds / 2], sink > 0 ? "" : " ");
     }
 }

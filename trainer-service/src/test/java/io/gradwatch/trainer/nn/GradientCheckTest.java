@@ -59,6 +59,41 @@ class GradientCheckTest {
         assertGradientsMatch(network.parameters(), () -> network.loss(batch, full));
     }
 
+    /**
+     * A non-zero initial state h_{-1} (and c_{-1}), as a carried-over TBPTT state: dW_hh must
+     * include dz_0 h_{-1}^T.
+     */
+    @ParameterizedTest(name = "{0} layers={1} from a non-zero initial state")
+    @MethodSource("initialStateCases")
+    void exactBpttFromANonZeroInitialStateMatchesFiniteDifferences(CellKind cell, int layers) {
+        SplittableRandom rng = new SplittableRandom(11);
+        SequenceModel model = (SequenceModel) Network.create(new ModelConfig(cell, Activation.TANH, IN, H, layers, 3,
+                Init.DEFAULT, 1.5), rng);
+        for (RecurrentLayer layer : model.layers()) {
+            layer.setInitialHidden(gaussian(B * H, rng));
+            if (layer instanceof LstmLayer lstm) {
+                lstm.setInitialCell(gaussian(B * H, rng));
+            }
+        }
+        Batch batch = batch(T, false, false, rng);
+        Tbptt full = Tbptt.full(T);
+        model.forwardBackward(batch, full);
+        assertGradientsMatch(model.parameters(), () -> model.loss(batch, full));
+    }
+
+    static Stream<Arguments> initialStateCases() {
+        return Stream.of(CellKind.RNN, CellKind.LSTM, CellKind.GRU)
+                .flatMap(cell -> Stream.of(Arguments.of(cell, 1), Arguments.of(cell, 2)));
+    }
+
+    private static double[] gaussian(int n, SplittableRandom rng) {
+        double[] values = new double[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = rng.nextGaussian();
+        }
+        return values;
+    }
+
     @ParameterizedTest(name = "MLP {0} mse={1}")
     @MethodSource("mlpCases")
     void mlpBackpropMatchesFiniteDifferences(Activation activation, boolean mse) {

@@ -79,6 +79,31 @@ class OptimizerTest {
     }
 
     @Test
+    void clipByNormPropagatesANonFiniteNormLikePyTorch() {
+        // torch 1.13, error_if_nonfinite=False: clip_coef = max_norm / (nan + 1e-6) = nan, clamp(max=1)
+        // keeps nan, and every gradient is multiplied by it.
+        Parameter a = Parameter.zeros("a", 2);
+        Parameter b = Parameter.zeros("b", 2);
+        a.grad()[0] = Double.NaN;
+        a.grad()[1] = 1.0;
+        b.grad()[0] = 0.5;
+        b.grad()[1] = 0.0;
+        assertThat(GradientClipping.clipByNorm(List.of(a, b), 1.0)).isNaN();
+        assertThat(java.util.Arrays.stream(a.grad()).allMatch(Double::isNaN)).isTrue();
+        assertThat(java.util.Arrays.stream(b.grad()).allMatch(Double::isNaN)).isTrue();
+
+        // An infinite norm gives clip_coef 0: finite entries become 0, infinite ones 0 * inf = nan.
+        Parameter c = Parameter.zeros("c", 3);
+        c.grad()[0] = Double.POSITIVE_INFINITY;
+        c.grad()[1] = -2.0;
+        c.grad()[2] = 3.0;
+        assertThat(GradientClipping.clipByNorm(List.of(c), 1.0)).isInfinite();
+        assertThat(c.grad()[0]).isNaN();
+        assertThat(c.grad()[1]).isEqualTo(-0.0);
+        assertThat(c.grad()[2]).isEqualTo(0.0);
+    }
+
+    @Test
     void clipByValueClamps() {
         Parameter p = Parameter.zeros("w", 3);
         p.grad()[0] = -5;
