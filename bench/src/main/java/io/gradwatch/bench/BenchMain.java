@@ -2,6 +2,7 @@ package io.gradwatch.bench;
 
 import io.gradwatch.launcher.StackLayout;
 import io.gradwatch.launcher.SyntheticGradients;
+import io.gradwatch.bench.jmh.LstmStepBenchmark;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.EnumSet;
@@ -9,6 +10,8 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -16,10 +19,11 @@ import picocli.CommandLine.Option;
 /** {@code ./gradwatch bench}: every scenario on a real broker, one after the other, on this machine. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
     "Measure the pipeline on a real broker started here: monitor throughput against a plain consumer,",
-    "detection latency under load, trainer publish overhead, and 1,000 runs through monitor and",
-    "alert-service. Prints a table and writes the same figures as JSON (docs/performance.md)."})
+    "detection latency under load, trainer publish overhead, the LSTM step against the machine's FMA",
+    "peak (JMH), and 1,000 runs through monitor and alert-service. Prints a table and writes the same",
+    "figures as JSON (docs/performance.md)."})
 public final class BenchMain implements Callable<Integer> {
-    enum Scenario { THROUGHPUT, LATENCY, PUBLISH, SCALE }
+    enum Scenario { THROUGHPUT, LATENCY, PUBLISH, LSTM, SCALE }
 
     @Option(names = "--quick", description = "small sizes: checks the harness works, figures are not meaningful")
     boolean quick;
@@ -55,6 +59,10 @@ public final class BenchMain implements Callable<Integer> {
         MonitorThroughput.Result throughput = null;
         for (Scenario scenario : Scenario.values()) {
             if (!only.contains(scenario)) {
+                continue;
+            }
+            if (scenario == Scenario.LSTM) {
+                report(report, lstmStep(progress));
                 continue;
             }
             StackLayout layout = new StackLayout(home, data.resolve(scenario.name().toLowerCase(Locale.ROOT)),
@@ -119,6 +127,27 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "step, --no-kafka (" + r.preset() + ")", r.offlineStepMillis(), "ms");
         report.add(section, "step, publishing every step", r.kafkaStepMillis(), "ms");
         report.add(section, "overhead", 100 * r.overhead(), "%", "<= 3", r.overhead() <= 0.03);
+    }
+
+    /** Scenario 4: JMH in forks of its own, the LSTM step and the peak-FMA kernel one after the other. */
+    private LstmStepBenchmark.Figures lstmStep(Consumer<String> progress) throws org.openjdk.jmh.runner.RunnerException {
+        progress.accept("LSTM step: JMH, LSTM B 32 H 128 T 100 forward + BPTT, and the peak-FMA kernel"
+                + (quick ? " (1 short iteration each)" : ""));
+        OptionsBuilder options = new OptionsBuilder();
+        options.verbosity(org.openjdk.jmh.runner.options.VerboseMode.SILENT);
+        if (quick) {
+            options.warmupIterations(1).measurementIterations(1).warmupTime(TimeValue.milliseconds(300))
+                    .measurementTime(TimeValue.milliseconds(300));
+        }
+        return LstmStepBenchmark.run(options, true);
+    }
+
+    private static void report(Report report, LstmStepBenchmark.Figures r) {
+        String section = "4 LSTM step (JMH)";
+        report.add(section, "step, B 32 H 128 IN 128 T 100, fwd+bwd", r.stepMillis(), "ms");
+        report.add(section, "step", r.stepGflops(), "GFLOP/s");
+        report.add(section, "measured FMA peak, one core", r.peakGflops(), "GFLOP/s");
+        report.add(section, "step / peak", 100 * r.ratio(), "%", ">= 30", r.ratio() >= 0.30);
     }
 
     private static void report(Report report, FleetScale.Result r) {

@@ -43,8 +43,9 @@ class BenchIT {
             sections.add(figure.path("section").asText());
             assertThat(figure.path("value").isNumber()).as(figure.toString()).isTrue();
         });
-        assertThat(sections).contains("1 monitor throughput", "2 detection latency", "3 publish overhead", "5 scale");
+        assertThat(sections).contains("1 monitor throughput", "2 detection latency", "3 publish overhead",
+                "4 LSTM step (JMH)", "5 scale");
         assertThat(json.path("figures").findValuesAsText("name")).contains("monitor / consumer",
-                "send -> AlertEvent p99", "overhead", "/metrics scrape max");
+                "send -> AlertEvent p99", "overhead", "step / peak", "/metrics scrape max");
     }
 }

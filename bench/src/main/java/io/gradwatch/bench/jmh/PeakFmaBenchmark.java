@@ -1,4 +1,4 @@
-package io.gradwatch.trainer.bench;
+package io.gradwatch.bench.jmh;
 
 import java.util.concurrent.TimeUnit;
 import jdk.incubator.vector.DoubleVector;

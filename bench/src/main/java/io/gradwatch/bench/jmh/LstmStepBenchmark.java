@@ -1,4 +1,4 @@
-package io.gradwatch.trainer.bench;
+package io.gradwatch.bench.jmh;
 
 import io.gradwatch.trainer.nn.Activation;
 import io.gradwatch.trainer.nn.CellKind;
@@ -40,15 +40,15 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = "--add-modules=jdk.incubator.vector")
 public class LstmStepBenchmark {
-    static final int T = 100;
-    static final int B = 32;
-    static final int H = 128;
+    public static final int T = 100;
+    public static final int B = 32;
+    public static final int H = 128;
     static final int IN = 128;
     /**
      * The matrix products of a step, 2 flops per multiply-add: forward x W_ih^T and h W_hh^T,
      * backward dW_ih, dW_hh and dh_{t-1} = dz W_hh (no dx for the first layer): T B 4H 2 (2 IN + 3 H).
      */
-    static final double FLOPS_PER_STEP = (double) T * B * 4 * H * 2 * (2 * IN + 3 * H);
+    public static final double FLOPS_PER_STEP = (double) T * B * 4 * H * 2 * (2 * IN + 3 * H);
 
     private Network network;
     private Batch batch;
@@ -89,29 +89,60 @@ public class LstmStepBenchmark {
         var builder = new OptionsBuilder();
         if (only != null) {
             builder.include(only);
-        } else {
-            builder.include(LstmStepBenchmark.class.getSimpleName()).include(PeakFmaBenchmark.class.getSimpleName());
         }
-        double stepGflops = Double.NaN;
+        Figures figures = run(builder, only == null);
+        if (!Double.isNaN(figures.peakGflops())) {
+            System.out.printf(Locale.ROOT, "Peak FMA (%d chains x %d-lane double vectors, 1 thread): %.2f GFLOP/s%n",
+                    PeakFmaBenchmark.CHAINS, PeakFmaBenchmark.SPECIES.length(), figures.peakGflops());
+        }
+        if (!Double.isNaN(figures.stepMillis())) {
+            System.out.printf(Locale.ROOT, "LSTM step (B=%d, H=%d, IN=%d, T=%d, fwd+bwd, double): %.2f +- %.2f ms,"
+                    + " %.2f GFLOP/s (%.2e flop/step)%n", B, H, IN, T, figures.stepMillis(), figures.stepError(),
+                    figures.stepGflops(), FLOPS_PER_STEP);
+        }
+        if (!Double.isNaN(figures.ratio())) {
+            System.out.printf(Locale.ROOT, "LSTM step / peak: %.1f%%%n", 100 * figures.ratio());
+        }
+    }
+
+    /**
+     * What one JMH run of the step and the peak kernel measured (NaN for what it did not run).
+     *
+     * @param stepMillis mean time of one training step, with {@code stepError} its 99.9% error
+     * @param peakGflops the one-core peak from {@link PeakFmaBenchmark}
+     */
+    public record Figures(double stepMillis, double stepError, double peakGflops) {
+        public double stepGflops() {
+            return FLOPS_PER_STEP / (stepMillis / 1e3) / 1e9;
+        }
+
+        public double ratio() {
+            return stepGflops() / peakGflops;
+        }
+    }
+
+    /**
+     * Runs the LSTM step and the peak-FMA kernel with {@code options} (both unless told
+     * otherwise), each in its own fork with the Vector API module.
+     */
+    public static Figures run(OptionsBuilder options, boolean both) throws RunnerException {
+        if (both) {
+            options.include(LstmStepBenchmark.class.getSimpleName()).include(PeakFmaBenchmark.class.getSimpleName());
+        }
+        double stepMillis = Double.NaN;
+        double stepError = Double.NaN;
         double peakGflops = Double.NaN;
-        for (RunResult result : new Runner(builder.build()).run()) {
+        for (RunResult result : new Runner(options.build()).run()) {
             String name = result.getParams().getBenchmark();
             double score = result.getPrimaryResult().getScore();
-            double error = result.getPrimaryResult().getScoreError();
             if (name.contains("PeakFmaBenchmark")) {
                 peakGflops = PeakFmaBenchmark.FLOPS_PER_CALL / (score / 1e6) / 1e9;
-                System.out.printf(Locale.ROOT, "Peak FMA (%d chains x %d-lane double vectors, 1 thread): %.2f +- %.2f"
-                        + " us per call, %.2f GFLOP/s%n", PeakFmaBenchmark.CHAINS, PeakFmaBenchmark.SPECIES.length(),
-                        score, error, peakGflops);
             } else {
-                stepGflops = FLOPS_PER_STEP / (score / 1e3) / 1e9;
-                System.out.printf(Locale.ROOT, "LSTM step (B=%d, H=%d, IN=%d, T=%d, fwd+bwd, double): %.2f +- %.2f ms,"
-                        + " %.2f GFLOP/s (%.2e flop/step)%n", B, H, IN, T, score, error, stepGflops, FLOPS_PER_STEP);
+                stepMillis = score;
+                stepError = result.getPrimaryResult().getScoreError();
             }
         }
-        if (!Double.isNaN(stepGflops) && !Double.isNaN(peakGflops)) {
-            System.out.printf(Locale.ROOT, "LSTM step / peak: %.1f%%%n", 100 * stepGflops / peakGflops);
-        }
+        return new Figures(stepMillis, stepError, peakGflops);
     }
 
     /**
