@@ -72,7 +72,7 @@ public final class BenchMain implements Callable<Integer> {
                 switch (scenario) {
                     case THROUGHPUT -> {
                         throughput = quick ? MonitorThroughput.run(stack, 8, 5, 50, large, progress)
-                                : MonitorThroughput.run(stack, 24, 40, 50, large, progress);
+                                : MonitorThroughput.run(stack, 24, 150, 50, large, progress);
                         report(report, throughput);
                     }
                     case LATENCY -> {
@@ -108,6 +108,8 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "monitor-service, exactly-once", r.monitorRecordsPerSecond(), "rec/s");
         report.add(section, "monitor-service, exactly-once", r.monitorMegabytesPerSecond(), "MB/s");
         report.add(section, "monitor / consumer", r.ratio(), "ratio", ">= 0.9", r.ratio() >= 0.9);
+        report.add(section, "CPU of monitor-service while timed", r.monitorCores(), "cores");
+        report.add(section, "CPU of the broker while timed", r.brokerCores(), "cores");
     }
 
     private static void report(Report report, DetectionLatency.Result r) {
@@ -126,7 +128,13 @@ public final class BenchMain implements Callable<Integer> {
         String section = "3 publish overhead";
         report.add(section, "step, --no-kafka (" + r.preset() + ")", r.offlineStepMillis(), "ms");
         report.add(section, "step, publishing every step", r.kafkaStepMillis(), "ms");
-        report.add(section, "overhead", 100 * r.overhead(), "%", "<= 3", r.overhead() <= 0.03);
+        report.add(section, "overhead (wall clock)", 100 * r.overhead(), "%", "<= 3", r.overhead() <= 0.03);
+        report.add(section, "training thread CPU, --no-kafka", r.offlineTrainingCpuMillis(), "ms/step");
+        report.add(section, "training thread CPU, publishing", r.kafkaTrainingCpuMillis(), "ms/step");
+        report.add(section, "training thread's own overhead (CPU)", 100 * r.trainingThreadOverhead(), "%", "<= 3",
+                r.trainingThreadOverhead() <= 0.03);
+        report.add(section, "publisher + producer threads CPU", r.publisherCpuMillis(), "ms/step");
+        report.add(section, "broker CPU (same 2 cores)", r.brokerCpuMillis(), "ms/step");
     }
 
     /** Scenario 4: JMH in forks of its own, the LSTM step and the peak-FMA kernel one after the other. */

@@ -139,6 +139,18 @@ final class BenchStack implements AutoCloseable {
         return used;
     }
 
+    /** CPU time a process has used so far, in nanoseconds (0 if the OS does not say). */
+    static long cpuNanos(long pid) {
+        return ProcessHandle.of(pid).flatMap(handle -> handle.info().totalCpuDuration()).orElse(Duration.ZERO)
+                .toNanos();
+    }
+
+    /** CPU time of every child process of this JVM except {@code exceptPid}: the broker. */
+    static long brokerCpuNanos(long exceptPid) {
+        return ProcessHandle.current().children().filter(child -> child.pid() != exceptPid)
+                .mapToLong(child -> cpuNanos(child.pid())).sum();
+    }
+
     static long directorySize(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return 0;

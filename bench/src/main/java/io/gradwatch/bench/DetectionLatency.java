@@ -51,7 +51,7 @@ final class DetectionLatency {
             Thread load = new Thread(() -> backgroundLoad(producer, gradients, loadRecordsPerSecond, running, background),
                     "bench-load");
             load.start();
-            Thread.sleep(3000);
+            warmUp(producer, gradients, firedAt, progress);
             long loadStart = System.nanoTime();
             long loadCountStart = background.get();
             double[] latencies = new double[probes];
@@ -81,6 +81,30 @@ final class DetectionLatency {
         } finally {
             running.set(false);
         }
+    }
+
+    /**
+     * Probes until six in a row fire within a second: a monitor that has just started may still
+     * be rebalancing (its second stream thread joins), which is start-up, not detection latency.
+     */
+    private static void warmUp(KafkaProducer<String, byte[]> producer, SyntheticGradients gradients,
+                               Map<String, Long> firedAt, Consumer<String> progress) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        int inARow = 0;
+        for (int probe = 0; inARow < 6; probe++) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("monitor-service did not settle within 120 s of warm-up probes");
+            }
+            String runId = "warmup-" + probe;
+            long sentAt = sendVanishingSteps(producer, gradients, runId);
+            long wait = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!firedAt.containsKey(runId) && System.nanoTime() < wait) {
+                Thread.sleep(1);
+            }
+            Long fired = firedAt.get(runId);
+            inARow = fired != null && fired - sentAt < TimeUnit.SECONDS.toNanos(1) ? inARow + 1 : 0;
+        }
+        progress.accept("detection latency: warm-up done, measuring");
     }
 
     /** Three vanishing steps of one probe run; returns when the last record was handed to the producer. */
@@ -135,7 +159,7 @@ final class DetectionLatency {
                     long now = System.nanoTime();
                     AlertEvent event = parse(record.value());
                     if (event != null && event.getType() == AlertType.VANISHING && event.getState() == AlertState.FIRING
-                            && event.getRunId().startsWith("probe-")) {
+                            && (event.getRunId().startsWith("probe-") || event.getRunId().startsWith("warmup-"))) {
                         firedAt.putIfAbsent(event.getRunId(), now);
                     }
                 }

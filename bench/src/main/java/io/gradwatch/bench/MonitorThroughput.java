@@ -1,5 +1,6 @@
 package io.gradwatch.bench;
 
+import io.gradwatch.launcher.ManagedProcess;
 import io.gradwatch.launcher.SyntheticGradients;
 import io.gradwatch.protocol.Topics;
 import java.time.Duration;
@@ -16,8 +17,12 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * work, so start-up and the last commit do not count.
  */
 final class MonitorThroughput {
-    /** Rates in records/s and MB/s of tensor payload. */
-    record Result(long records, int tensorBytes, double consumerRecordsPerSecond, double monitorRecordsPerSecond) {
+    /**
+     * Rates in records/s and MB/s of tensor payload; {@code monitorCores} and {@code brokerCores}
+     * are the CPU the monitor and the broker used while the monitor's rate was timed, in cores.
+     */
+    record Result(long records, int tensorBytes, double consumerRecordsPerSecond, double monitorRecordsPerSecond,
+                  double monitorCores, double brokerCores) {
         double consumerMegabytesPerSecond() {
             return consumerRecordsPerSecond * tensorBytes / 1e6;
         }
@@ -46,9 +51,10 @@ final class MonitorThroughput {
         }
         progress.accept(String.format("monitor throughput: plain consumer %,.0f records/s; starting monitor-service",
                 ceiling));
-        stack.startMonitor("1g");
-        double monitor = monitorRate(stack, (long) runs * steps, seqLen);
-        return new Result(records, gradients.tensorBytes(), ceiling, monitor);
+        ManagedProcess monitor = stack.startMonitor("1g");
+        double[] cores = new double[2];
+        double rate = monitorRate(stack, (long) runs * steps, seqLen, monitor.pid(), cores);
+        return new Result(records, gradients.tensorBytes(), ceiling, rate, cores[0], cores[1]);
     }
 
     private static void produce(BenchStack stack, int runs, int steps, int seqLen, SyntheticGradients gradients) {
@@ -80,17 +86,38 @@ final class MonitorThroughput {
         }
     }
 
-    /** Records/s through the monitor: completed (run, step) healths x T, between 10% and 90% of them. */
-    private static double monitorRate(BenchStack stack, long expectedHealth, int seqLen) {
+    /**
+     * Records/s through the monitor: completed (run, step) healths x T, between 10% and 90% of
+     * them; {@code cores} receives the monitor's and the broker's CPU over the same stretch.
+     */
+    private static double monitorRate(BenchStack stack, long expectedHealth, int seqLen, long monitorPid,
+                                      double[] cores) {
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(stack.consumerProps("bench-health"))) {
             consumer.subscribe(List.of(Topics.HEALTH));
             Window window = new Window(expectedHealth);
             long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
+            long[] atStart = null;
+            long[] atEnd = null;
             while (!window.done() && System.nanoTime() < deadline) {
                 window.advance(consumer.poll(Duration.ofMillis(50)).count());
+                if (atStart == null && window.started()) {
+                    atStart = cpu(monitorPid);
+                }
+                if (atEnd == null && window.ended()) {
+                    atEnd = cpu(monitorPid);
+                }
+            }
+            if (atStart != null && atEnd != null) {
+                double seconds = window.seconds();
+                cores[0] = (atEnd[0] - atStart[0]) / 1e9 / seconds;
+                cores[1] = (atEnd[1] - atStart[1]) / 1e9 / seconds;
             }
             return window.rate() * seqLen;
         }
+    }
+
+    private static long[] cpu(long monitorPid) {
+        return new long[] {BenchStack.cpuNanos(monitorPid), BenchStack.brokerCpuNanos(monitorPid)};
     }
 
     /** Counts items against a known total and times the stretch from 10% to 90% of it. */
@@ -124,6 +151,18 @@ final class MonitorThroughput {
 
         boolean done() {
             return seen >= total;
+        }
+
+        boolean started() {
+            return startNanos != 0;
+        }
+
+        boolean ended() {
+            return endNanos != 0;
+        }
+
+        double seconds() {
+            return (endNanos - startNanos) / 1e9;
         }
 
         double rate() {

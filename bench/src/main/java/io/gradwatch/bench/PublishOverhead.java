@@ -11,6 +11,10 @@ import io.gradwatch.trainer.publish.KafkaGradientPublisher;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
@@ -18,15 +22,32 @@ import java.util.function.Consumer;
 
 /**
  * Scenario 3: the same training (same preset, same seed) publishing every step to Kafka and with
- * {@code --no-kafka}'s console publisher (its output discarded), alternated so drift hits both;
- * the figure is the median step time of each.
+ * {@code --no-kafka}'s console publisher (its output discarded), alternated so drift hits both.
+ * Besides the median step time of each, where the time goes: CPU of the training thread per
+ * step, of the trainer's publishing threads (its sender and the Kafka producer's I/O thread), and
+ * of the broker, which on this machine shares the two cores with the trainer.
  */
 final class PublishOverhead {
-    record Result(String preset, int steps, double kafkaStepMillis, double offlineStepMillis) {
+    /** Times in ms per step; CPU figures are medians over the rounds. */
+    record Result(String preset, int steps, double kafkaStepMillis, double offlineStepMillis,
+                  double kafkaTrainingCpuMillis, double offlineTrainingCpuMillis, double publisherCpuMillis,
+                  double brokerCpuMillis) {
         double overhead() {
             return kafkaStepMillis / offlineStepMillis - 1;
         }
+
+        /** Extra CPU the training thread itself spends per step to publish (copying the tensors out). */
+        double trainingThreadOverhead() {
+            return kafkaTrainingCpuMillis / offlineTrainingCpuMillis - 1;
+        }
     }
+
+    /** One training: median wall time and mean CPU per step. */
+    private record Round(double stepMillis, double trainingCpuMillis, double publisherCpuMillis,
+                         double brokerCpuMillis) {
+    }
+
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private PublishOverhead() {
     }
@@ -36,22 +57,26 @@ final class PublishOverhead {
         progress.accept("publish overhead: " + preset + ", " + steps + " steps x " + rounds
                 + " rounds, Kafka vs --no-kafka");
         train(preset, Math.max(20, steps / 4), null);
-        double[] kafka = new double[rounds];
-        double[] offline = new double[rounds];
+        Round[] kafka = new Round[rounds];
+        Round[] offline = new Round[rounds];
         for (int round = 0; round < rounds; round++) {
             kafka[round] = train(preset, steps, stack.bootstrap());
             offline[round] = train(preset, steps, null);
         }
-        return new Result(preset, steps, median(kafka), median(offline));
+        return new Result(preset, steps, median(kafka, Round::stepMillis), median(offline, Round::stepMillis),
+                median(kafka, Round::trainingCpuMillis), median(offline, Round::trainingCpuMillis),
+                median(kafka, Round::publisherCpuMillis), median(kafka, Round::brokerCpuMillis));
     }
 
-    /** Median step time in ms of one training, publishing to Kafka when {@code bootstrap} is set. */
-    private static double train(String preset, int steps, String bootstrap) throws IOException {
+    private static Round train(String preset, int steps, String bootstrap) throws IOException {
         TrainingSpec spec = TrainCommand.specFor("--preset", preset, "--run-id", "bench-publish-" + preset,
                 "--steps", Integer.toString(steps), "--publish-every", "1", "--seed", "7");
         TrainingSetup setup = TrainingSetup.of(spec, 1);
         long[] stamps = new long[steps + 1];
         int[] index = {0};
+        double publisherCpu;
+        long brokerCpuBefore = childrenCpuNanos();
+        long cpuBefore = THREADS.getCurrentThreadCpuTime();
         stamps[index[0]++] = System.nanoTime();
         try (GradientPublisher publisher = publisher(spec, bootstrap)) {
             new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), publisher, List::of, line -> { },
@@ -62,12 +87,18 @@ final class PublishOverhead {
                         }
                     })
                     .run();
+            // Before close: the publishing threads are still alive, their CPU time readable.
+            publisherCpu = publishingThreadsCpuNanos();
         }
+        double trainingCpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
+        double brokerCpu = childrenCpuNanos() - brokerCpuBefore;
         double[] stepMillis = new double[index[0] - 1];
         for (int i = 1; i < index[0]; i++) {
             stepMillis[i - 1] = (stamps[i] - stamps[i - 1]) / 1e6;
         }
-        return median(stepMillis);
+        int done = stepMillis.length;
+        return new Round(median(stepMillis), trainingCpu / done / 1e6, publisherCpu / done / 1e6,
+                brokerCpu / done / 1e6);
     }
 
     private static GradientPublisher publisher(TrainingSpec spec, String bootstrap) {
@@ -77,6 +108,29 @@ final class PublishOverhead {
         Properties kafka = new Properties();
         kafka.put("bootstrap.servers", bootstrap);
         return KafkaGradientPublisher.create(kafka, DType.F32, spec.publishing().queueSteps());
+    }
+
+    /** CPU of the trainer's sender thread and the Kafka producer's network thread. */
+    private static double publishingThreadsCpuNanos() {
+        double total = 0;
+        for (ThreadInfo info : THREADS.getThreadInfo(THREADS.getAllThreadIds())) {
+            if (info != null && (info.getThreadName().equals("gradwatch-publisher")
+                    || info.getThreadName().startsWith("kafka-producer-network-thread | gradwatch-trainer"))) {
+                total += Math.max(0, THREADS.getThreadCpuTime(info.getThreadId()));
+            }
+        }
+        return total;
+    }
+
+    /** CPU time of this JVM's child processes (the broker) so far. */
+    private static long childrenCpuNanos() {
+        return ProcessHandle.current().descendants()
+                .map(child -> child.info().totalCpuDuration().orElse(Duration.ZERO).toNanos())
+                .reduce(0L, Long::sum);
+    }
+
+    private static double median(Round[] rounds, java.util.function.ToDoubleFunction<Round> figure) {
+        return median(Arrays.stream(rounds).mapToDouble(figure).toArray());
     }
 
     static double median(double[] values) {

@@ -46,6 +46,6 @@ class BenchIT {
         assertThat(sections).contains("1 monitor throughput", "2 detection latency", "3 publish overhead",
                 "4 LSTM step (JMH)", "5 scale");
         assertThat(json.path("figures").findValuesAsText("name")).contains("monitor / consumer",
-                "send -> AlertEvent p99", "overhead", "step / peak", "/metrics scrape max");
+                "send -> AlertEvent p99", "overhead (wall clock)", "step / peak", "/metrics scrape max");
     }
 }
