@@ -48,39 +48,45 @@ final class DetectionLatency {
         progress.accept(String.format("detection latency: %d probes under %,.0f records/s of background load",
                 probes, loadRecordsPerSecond));
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(stack.producerProps())) {
-            Thread load = new Thread(() -> backgroundLoad(producer, gradients, loadRecordsPerSecond, running, background),
-                    "bench-load");
+            // Its own generator: SyntheticGradients reuses one buffer and is not thread-safe.
+            SyntheticGradients loadGradients = new SyntheticGradients(32, 128);
+            Thread load = new Thread(() -> backgroundLoad(producer, loadGradients, loadRecordsPerSecond, running,
+                    background), "bench-load");
             load.start();
-            warmUp(producer, gradients, firedAt, progress);
-            long loadStart = System.nanoTime();
-            long loadCountStart = background.get();
-            double[] latencies = new double[probes];
-            int measured = 0;
-            int missed = 0;
-            for (int probe = 0; probe < probes; probe++) {
-                String runId = "probe-" + probe;
-                long sentAt = sendVanishingSteps(producer, gradients, runId);
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (!firedAt.containsKey(runId) && System.nanoTime() < deadline) {
-                    Thread.sleep(1);
-                }
-                Long fired = firedAt.get(runId);
-                if (fired == null) {
-                    missed++;
-                } else {
-                    latencies[measured++] = (fired - sentAt) / 1e6;
-                }
-                Thread.sleep(50);
+            try {
+                return measure(producer, gradients, firedAt, probes, loadRecordsPerSecond, background, progress);
+            } finally {
+                // Before the producer closes: the load thread must not send on a closed producer.
+                running.set(false);
+                load.join();
             }
-            double achieved = (background.get() - loadCountStart) / ((System.nanoTime() - loadStart) / 1e9);
-            running.set(false);
-            load.join();
-            alerts.join();
-            return new Result(loadRecordsPerSecond, achieved,
-                    Percentiles.of(java.util.Arrays.copyOf(latencies, measured)), missed);
         } finally {
             running.set(false);
+            alerts.join();
         }
+    }
+
+    private static Result measure(KafkaProducer<String, byte[]> producer, SyntheticGradients gradients,
+                                  Map<String, Long> firedAt, int probes, double loadRecordsPerSecond,
+                                  AtomicLong background, Consumer<String> progress) throws InterruptedException {
+        warmUp(producer, gradients, firedAt, progress);
+        long loadStart = System.nanoTime();
+        long loadCountStart = background.get();
+        double[] latencies = new double[probes];
+        int measured = 0;
+        int missed = 0;
+        for (int probe = 0; probe < probes; probe++) {
+            double latency = probe(producer, gradients, firedAt, "probe-" + probe, 10);
+            if (Double.isNaN(latency)) {
+                missed++;
+            } else {
+                latencies[measured++] = latency;
+            }
+            Thread.sleep(50);
+        }
+        double achieved = (background.get() - loadCountStart) / ((System.nanoTime() - loadStart) / 1e9);
+        return new Result(loadRecordsPerSecond, achieved, Percentiles.of(java.util.Arrays.copyOf(latencies, measured)),
+                missed);
     }
 
     /**
@@ -95,16 +101,23 @@ final class DetectionLatency {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("monitor-service did not settle within 120 s of warm-up probes");
             }
-            String runId = "warmup-" + probe;
-            long sentAt = sendVanishingSteps(producer, gradients, runId);
-            long wait = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (!firedAt.containsKey(runId) && System.nanoTime() < wait) {
-                Thread.sleep(1);
-            }
-            Long fired = firedAt.get(runId);
-            inARow = fired != null && fired - sentAt < TimeUnit.SECONDS.toNanos(1) ? inARow + 1 : 0;
+            double latency = probe(producer, gradients, firedAt, "warmup-" + probe, 30);
+            inARow = latency < 1000 ? inARow + 1 : 0;
         }
         progress.accept("detection latency: warm-up done, measuring");
+    }
+
+    /** Sends one probe run and waits for its alert: the latency in ms, NaN if none came in time. */
+    private static double probe(KafkaProducer<String, byte[]> producer, SyntheticGradients gradients,
+                                Map<String, Long> firedAt, String runId, int timeoutSeconds)
+            throws InterruptedException {
+        long sentAt = sendVanishingSteps(producer, gradients, runId);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        while (!firedAt.containsKey(runId) && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        Long fired = firedAt.get(runId);
+        return fired == null ? Double.NaN : (fired - sentAt) / 1e6;
     }
 
     /** Three vanishing steps of one probe run; returns when the last record was handed to the producer. */

@@ -22,7 +22,7 @@ final class MonitorThroughput {
      * are the CPU the monitor and the broker used while the monitor's rate was timed, in cores.
      */
     record Result(long records, int tensorBytes, double consumerRecordsPerSecond, double monitorRecordsPerSecond,
-                  double monitorCores, double brokerCores) {
+                  double monitorCores, double brokerCores, double liveRecordsPerSecond) {
         double consumerMegabytesPerSecond() {
             return consumerRecordsPerSecond * tensorBytes / 1e6;
         }
@@ -44,7 +44,7 @@ final class MonitorThroughput {
         long records = (long) runs * steps * seqLen;
         progress.accept(String.format("monitor throughput: producing %,d records of %d KB (%d runs x %d steps x T %d)",
                 records, gradients.tensorBytes() / 1024, runs, steps, seqLen));
-        produce(stack, runs, steps, seqLen, gradients);
+        produce(stack, "bench-", runs, steps, seqLen, gradients);
         double ceiling = 0;
         for (int attempt = 0; attempt < 2; attempt++) {
             ceiling = Math.max(ceiling, plainConsumerRate(stack, records, "bench-ceiling-" + attempt));
@@ -53,16 +53,26 @@ final class MonitorThroughput {
                 ceiling));
         ManagedProcess monitor = stack.startMonitor("1g");
         double[] cores = new double[2];
-        double rate = monitorRate(stack, (long) runs * steps, seqLen, monitor.pid(), cores);
-        return new Result(records, gradients.tensorBytes(), ceiling, rate, cores[0], cores[1]);
+        double rate = monitorRate(stack, "bench-health", "bench-", (long) runs * steps, seqLen, monitor.pid(), cores);
+        int liveSteps = Math.max(5, steps / 3);
+        progress.accept(String.format("monitor throughput: %,.0f records/s from a full topic; now %,d records produced "
+                + "live while the monitor reads them", rate, (long) runs * liveSteps * seqLen));
+        Thread producer = new Thread(() -> produce(stack, "live-", runs, liveSteps, seqLen, new SyntheticGradients(
+                32, 128)), "bench-live-producer");
+        producer.start();
+        double live = monitorRate(stack, "bench-live-health", "live-", (long) runs * liveSteps, seqLen, monitor.pid(),
+                new double[2]);
+        producer.join();
+        return new Result(records, gradients.tensorBytes(), ceiling, rate, cores[0], cores[1], live);
     }
 
-    private static void produce(BenchStack stack, int runs, int steps, int seqLen, SyntheticGradients gradients) {
+    private static void produce(BenchStack stack, String prefix, int runs, int steps, int seqLen,
+                                SyntheticGradients gradients) {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(stack.producerProps())) {
             for (int step = 0; step < steps; step++) {
                 for (int t = 0; t < seqLen; t++) {
                     for (int run = 0; run < runs; run++) {
-                        String runId = "bench-" + run;
+                        String runId = prefix + run;
                         producer.send(new ProducerRecord<>(Topics.GRADIENTS, runId,
                                 gradients.record(runId, step, 0, t, seqLen, 1.0)));
                     }
@@ -90,16 +100,20 @@ final class MonitorThroughput {
      * Records/s through the monitor: completed (run, step) healths x T, between 10% and 90% of
      * them; {@code cores} receives the monitor's and the broker's CPU over the same stretch.
      */
-    private static double monitorRate(BenchStack stack, long expectedHealth, int seqLen, long monitorPid,
-                                      double[] cores) {
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(stack.consumerProps("bench-health"))) {
+    private static double monitorRate(BenchStack stack, String group, String runPrefix, long expectedHealth,
+                                      int seqLen, long monitorPid, double[] cores) {
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(stack.consumerProps(group))) {
             consumer.subscribe(List.of(Topics.HEALTH));
             Window window = new Window(expectedHealth);
             long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
             long[] atStart = null;
             long[] atEnd = null;
             while (!window.done() && System.nanoTime() < deadline) {
-                window.advance(consumer.poll(Duration.ofMillis(50)).count());
+                int matching = 0;
+                for (var record : consumer.poll(Duration.ofMillis(50))) {
+                    matching += record.key() != null && record.key().startsWith(runPrefix) ? 1 : 0;
+                }
+                window.advance(matching);
                 if (atStart == null && window.started()) {
                     atStart = cpu(monitorPid);
                 }

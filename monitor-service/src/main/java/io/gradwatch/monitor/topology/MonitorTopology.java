@@ -84,6 +84,9 @@ public final class MonitorTopology {
         properties.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnDeserialization.class);
         properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
         properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
+        // An idle stream thread blocks in poll for poll.ms before it looks at the commit interval
+        // again: at the default 100 ms a result could wait commit interval + 100 ms to be visible.
+        properties.put(StreamsConfig.POLL_MS_CONFIG, "10");
         properties.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, Integer.toString(8 << 20));
         properties.put("consumer.max.partition.fetch.bytes", Integer.toString(8 << 20));
         properties.putAll(config.kafka());
