@@ -106,9 +106,12 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "records (" + r.tensorBytes() / 1024 + " KB F32 HIDDEN_GRAD)", r.records(), "records");
         report.add(section, "plain KafkaConsumer (ceiling)", r.consumerRecordsPerSecond(), "rec/s");
         report.add(section, "plain KafkaConsumer (ceiling)", r.consumerMegabytesPerSecond(), "MB/s");
+        report.add(section, "Kafka Streams doing nothing, exactly-once", r.emptyStreamsRecordsPerSecond(), "rec/s");
         report.add(section, "monitor-service, exactly-once", r.monitorRecordsPerSecond(), "rec/s");
         report.add(section, "monitor-service, exactly-once", r.monitorMegabytesPerSecond(), "MB/s");
         report.add(section, "monitor / consumer", r.ratio(), "ratio", ">= 0.9", r.ratio() >= 0.9);
+        report.add(section, "monitor / Kafka Streams doing nothing",
+                r.monitorRecordsPerSecond() / r.emptyStreamsRecordsPerSecond(), "ratio");
         report.add(section, "CPU of monitor-service while timed", r.monitorCores(), "cores");
         report.add(section, "CPU of the broker while timed", r.brokerCores(), "cores");
         report.add(section, "monitor-service, records produced live", r.liveRecordsPerSecond(), "rec/s");

@@ -4,6 +4,13 @@ import io.gradwatch.launcher.ManagedProcess;
 import io.gradwatch.launcher.SyntheticGradients;
 import io.gradwatch.protocol.Topics;
 import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.Consumed;
 import java.util.List;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -21,8 +28,9 @@ final class MonitorThroughput {
      * Rates in records/s and MB/s of tensor payload; {@code monitorCores} and {@code brokerCores}
      * are the CPU the monitor and the broker used while the monitor's rate was timed, in cores.
      */
-    record Result(long records, int tensorBytes, double consumerRecordsPerSecond, double monitorRecordsPerSecond,
-                  double monitorCores, double brokerCores, double liveRecordsPerSecond) {
+    record Result(long records, int tensorBytes, double consumerRecordsPerSecond,
+                  double emptyStreamsRecordsPerSecond, double monitorRecordsPerSecond, double monitorCores,
+                  double brokerCores, double liveRecordsPerSecond) {
         double consumerMegabytesPerSecond() {
             return consumerRecordsPerSecond * tensorBytes / 1e6;
         }
@@ -49,8 +57,9 @@ final class MonitorThroughput {
         for (int attempt = 0; attempt < 2; attempt++) {
             ceiling = Math.max(ceiling, plainConsumerRate(stack, records, "bench-ceiling-" + attempt));
         }
-        progress.accept(String.format("monitor throughput: plain consumer %,.0f records/s; starting monitor-service",
-                ceiling));
+        double floor = emptyStreamsRate(stack, records);
+        progress.accept(String.format("monitor throughput: plain consumer %,.0f records/s, Kafka Streams doing "
+                + "nothing %,.0f records/s; starting monitor-service", ceiling, floor));
         ManagedProcess monitor = stack.startMonitor("1g");
         double[] cores = new double[2];
         double rate = monitorRate(stack, "bench-health", "bench-", (long) runs * steps, seqLen, monitor.pid(), cores);
@@ -63,7 +72,7 @@ final class MonitorThroughput {
         double live = monitorRate(stack, "bench-live-health", "live-", (long) runs * liveSteps, seqLen, monitor.pid(),
                 new double[2]);
         producer.join();
-        return new Result(records, gradients.tensorBytes(), ceiling, rate, cores[0], cores[1], live);
+        return new Result(records, gradients.tensorBytes(), ceiling, floor, rate, cores[0], cores[1], live);
     }
 
     private static void produce(BenchStack stack, String prefix, int runs, int steps, int seqLen,
@@ -79,6 +88,41 @@ final class MonitorThroughput {
                 }
             }
             producer.flush();
+        }
+    }
+
+    /**
+     * Records/s of a Kafka Streams application configured as monitor-service is (exactly-once,
+     * two threads, the same commit and poll intervals) that only counts the records: what the
+     * framework costs before any analysis.
+     */
+    private static double emptyStreamsRate(BenchStack stack, long records) throws InterruptedException {
+        StreamsBuilder builder = new StreamsBuilder();
+        AtomicLong seen = new AtomicLong();
+        builder.stream(Topics.GRADIENTS, Consumed.with(Serdes.String(), Serdes.ByteArray()))
+                .foreach((key, value) -> seen.incrementAndGet());
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "bench-empty-streams");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrap());
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 2);
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        props.put(StreamsConfig.POLL_MS_CONFIG, 10);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stack.monitorStateDir().resolveSibling("empty-streams").toString());
+        props.put("consumer.max.partition.fetch.bytes", Integer.toString(8 << 20));
+        try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
+            streams.start();
+            Window window = new Window(records);
+            long counted = 0;
+            long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
+            while (!window.done() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+                long now = seen.get();
+                window.advance(now - counted);
+                counted = now;
+            }
+            streams.close(Duration.ofSeconds(30));
+            return window.rate();
         }
     }
 

@@ -6,6 +6,8 @@ import io.gradwatch.protocol.v1.AlertType;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The monitor's own meters, fed by the topology: health records emitted, alert transitions, dead
@@ -14,59 +16,86 @@ import java.util.Locale;
  */
 public final class MonitorMetrics implements MonitorEvents {
     private final MeterRegistry registry;
+    // Built once: the per-record counters are hit tens of thousands of times a second, and building
+    // a meter (even one already registered) costs more than the analysis of a small tensor.
+    private final Counter accepted;
+    private final Counter duplicates;
+    private final Counter late;
+    private final Counter forgotten;
+    private final Counter punctuationFailures;
+    private final Counter completeHealth;
+    private final Counter incompleteHealth;
+    private final Map<String, Counter> alertTransitions = new ConcurrentHashMap<>();
+    private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
 
     public MonitorMetrics(MeterRegistry registry) {
         this.registry = registry;
-        Counter.builder("gradwatch.monitor.dlq.records").description("records routed to gradwatch.dlq")
-                .tag("reason", "none").register(registry);
+        deadLetter("none", 0);
+        accepted = Counter.builder("gradwatch.monitor.accepted.records")
+                .description("tensors folded into their step's state").register(registry);
+        duplicates = Counter.builder("gradwatch.monitor.duplicate.records").description("tensors seen twice, ignored")
+                .register(registry);
+        late = Counter.builder("gradwatch.monitor.late.records")
+                .description("tensors of steps already analysed, ignored").register(registry);
+        forgotten = Counter.builder("gradwatch.monitor.runs.forgotten")
+                .description("runs dropped from state after retention").register(registry);
+        punctuationFailures = Counter.builder("gradwatch.monitor.punctuation.failures")
+                .description("expiry/retention passes that threw (see the log)").register(registry);
+        completeHealth = healthCounter(true);
+        incompleteHealth = healthCounter(false);
+    }
+
+    private Counter healthCounter(boolean complete) {
+        return Counter.builder("gradwatch.monitor.layer.health").description("LayerHealth records emitted")
+                .tag("complete", Boolean.toString(complete)).register(registry);
     }
 
     @Override
     public void health(boolean complete) {
-        Counter.builder("gradwatch.monitor.layer.health").description("LayerHealth records emitted")
-                .tag("complete", Boolean.toString(complete)).register(registry).increment();
+        (complete ? completeHealth : incompleteHealth).increment();
     }
 
     @Override
     public void alert(AlertType type, AlertState state) {
-        Counter.builder("gradwatch.monitor.alert.transitions").description("alert state changes emitted")
-                .tag("type", type.name().toLowerCase(Locale.ROOT)).tag("state", state.name().toLowerCase(Locale.ROOT))
-                .register(registry).increment();
+        String typeTag = type.name().toLowerCase(Locale.ROOT);
+        String stateTag = state.name().toLowerCase(Locale.ROOT);
+        alertTransitions.computeIfAbsent(typeTag + "/" + stateTag, key -> Counter
+                .builder("gradwatch.monitor.alert.transitions").description("alert state changes emitted")
+                .tag("type", typeTag).tag("state", stateTag).register(registry)).increment();
     }
 
     @Override
     public void accepted() {
-        Counter.builder("gradwatch.monitor.accepted.records").description("tensors folded into their step's state")
-                .register(registry).increment();
+        accepted.increment();
     }
 
     @Override
     public void duplicate() {
-        Counter.builder("gradwatch.monitor.duplicate.records").description("tensors seen twice, ignored")
-                .register(registry).increment();
+        duplicates.increment();
     }
 
     @Override
     public void late() {
-        Counter.builder("gradwatch.monitor.late.records").description("tensors of steps already analysed, ignored")
-                .register(registry).increment();
+        late.increment();
     }
 
     @Override
     public void forgotten() {
-        Counter.builder("gradwatch.monitor.runs.forgotten").description("runs dropped from state after retention")
-                .register(registry).increment();
+        forgotten.increment();
     }
 
     @Override
     public void punctuationFailed() {
-        Counter.builder("gradwatch.monitor.punctuation.failures")
-                .description("expiry/retention passes that threw (see the log)").register(registry).increment();
+        punctuationFailures.increment();
     }
 
     @Override
     public void deadLetter(String reason) {
-        Counter.builder("gradwatch.monitor.dlq.records").description("records routed to gradwatch.dlq")
-                .tag("reason", reason).register(registry).increment();
+        deadLetter(reason, 1);
+    }
+
+    private void deadLetter(String reason, double amount) {
+        deadLetters.computeIfAbsent(reason, key -> Counter.builder("gradwatch.monitor.dlq.records")
+                .description("records routed to gradwatch.dlq").tag("reason", key).register(registry)).increment(amount);
     }
 }
