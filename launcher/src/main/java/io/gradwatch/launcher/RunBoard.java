@@ -36,6 +36,7 @@ public final class RunBoard {
         RunRow row = row(health.getRunId());
         if (health.getStep() >= row.healthStep) {
             if (health.getStep() > row.healthStep) {
+                row.rememberHorizon();
                 row.healthStep = health.getStep();
                 row.decayByLayer.clear();
                 row.horizonByLayer.clear();
@@ -62,10 +63,24 @@ public final class RunBoard {
         return row == null ? Set.of() : EnumSet.copyOf(row.everFired);
     }
 
-    /** The shortest horizon over the run's layers at its latest analysed step; -1 before any. */
+    /**
+     * The run's horizon for a verdict: the median, over its last ten analysed steps, of the
+     * shortest horizon among its layers (one step's horizon moves from step to step); -1 before any.
+     */
     public int horizon(String runId) {
         RunRow row = rows.get(runId);
-        return row == null || row.horizonByLayer.isEmpty() ? -1 : row.minHorizon();
+        if (row == null) {
+            return -1;
+        }
+        List<Integer> recent = new ArrayList<>(row.recentHorizons);
+        if (!row.horizonByLayer.isEmpty()) {
+            recent.add(row.minHorizon());
+        }
+        if (recent.isEmpty()) {
+            return -1;
+        }
+        recent.sort(null);
+        return recent.get(recent.size() / 2);
     }
 
     public Set<String> runs() {
@@ -102,11 +117,23 @@ public final class RunBoard {
         double gradNorm = Double.NaN;
         final Map<Integer, Double> decayByLayer = new TreeMap<>();
         final Map<Integer, Integer> horizonByLayer = new TreeMap<>();
+        final java.util.ArrayDeque<Integer> recentHorizons = new java.util.ArrayDeque<>();
         final Set<String> active = new TreeSet<>();
         final Set<AlertType> everFired = EnumSet.noneOf(AlertType.class);
 
         double minDecay() {
             return decayByLayer.values().stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+        }
+
+        /** Keeps the finished step's horizon among the last nine, before the next step replaces it. */
+        void rememberHorizon() {
+            if (horizonByLayer.isEmpty()) {
+                return;
+            }
+            recentHorizons.addLast(minHorizon());
+            if (recentHorizons.size() > 9) {
+                recentHorizons.removeFirst();
+            }
         }
 
         int minHorizon() {

@@ -34,6 +34,18 @@ class RunBoardTest {
     }
 
     @Test
+    void theVerdictsHorizonIsTheMedianOfTheLastTenSteps() {
+        RunBoard board = new RunBoard();
+        int[] horizons = {49, 49, 3, 49, 49, 2, 49, 49, 49, 4, 49};
+        for (int step = 0; step < horizons.length; step++) {
+            board.apply(LayerHealth.newBuilder().setRunId("lstm").setStep(step).setLayer(0)
+                    .setHorizon(horizons[step]).build());
+        }
+        assertThat(board.horizon("lstm")).as("one bad step does not decide").isEqualTo(49);
+        assertThat(board.horizon("unknown")).isEqualTo(-1);
+    }
+
+    @Test
     void demoVerdictsFollowTheSeeds() {
         DemoRun vanilla = DemoRun.ALL.get(0);
         DemoRun lstm = DemoRun.ALL.get(1);
