@@ -1,8 +1,8 @@
 package io.gradwatch.bench;
 
+import io.gradwatch.bench.jmh.LstmStepBenchmark;
 import io.gradwatch.launcher.StackLayout;
 import io.gradwatch.launcher.SyntheticGradients;
-import io.gradwatch.bench.jmh.LstmStepBenchmark;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.EnumSet;

@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -61,15 +60,14 @@ final class BenchStack implements AutoCloseable {
 
     /** monitor-service with its defaults (exactly-once on), as the stack starts it. */
     ManagedProcess startMonitor(String heap) throws InterruptedException {
-        ManagedProcess monitor = start("monitor-service", "io.gradwatch.monitor.MonitorMain", layout.monitorPort(), heap,
+        ManagedProcess monitor = start("monitor-service", LocalStack.MONITOR_MAIN, layout.monitorPort(), heap,
                 Map.of("GRADWATCH_KAFKA_STATE_DIR", monitorStateDir().toString()));
         LocalStack.awaitReady(monitor, layout.monitorPort());
         return monitor;
     }
 
     ManagedProcess startAlertService(String heap, Map<String, String> env) throws InterruptedException {
-        ManagedProcess alerts = start("alert-service", "io.gradwatch.alerts.AlertServiceMain", layout.alertsPort(), heap,
-                env);
+        ManagedProcess alerts = start("alert-service", LocalStack.ALERTS_MAIN, layout.alertsPort(), heap, env);
         LocalStack.awaitReady(alerts, layout.alertsPort());
         return alerts;
     }
@@ -79,14 +77,11 @@ final class BenchStack implements AutoCloseable {
     }
 
     String alertsUrl() {
-        return "http://127.0.0.1:" + layout.alertsPort();
+        return layout.alertsUrl();
     }
 
-    private ManagedProcess start(String module, String mainClass, int port, String heap, Map<String, String> extra) {
-        Map<String, String> env = new HashMap<>(extra);
-        env.put("GRADWATCH_KAFKA_BOOTSTRAP_SERVERS", bootstrap());
-        env.put("GRADWATCH_HTTP_PORT", Integer.toString(port));
-        ManagedProcess process = ManagedProcess.start(layout, module, module, mainClass, List.of(), env, heap);
+    private ManagedProcess start(String module, String mainClass, int port, String heap, Map<String, String> env) {
+        ManagedProcess process = LocalStack.startService(layout, module, module, mainClass, port, env, heap);
         services.add(process);
         return process;
     }
@@ -130,13 +125,20 @@ final class BenchStack implements AutoCloseable {
 
     /** Used heap of a service, from the JVM meters on its /metrics (bytes). */
     static double heapUsed(String baseUrl) throws IOException, InterruptedException {
-        double used = 0;
-        for (String line : get(baseUrl + "/metrics").value().split("\n")) {
-            if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
-                used += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        return sampleSum(get(baseUrl + "/metrics").value(), "jvm_memory_used_bytes", "area=\"heap\"");
+    }
+
+    /** The sum of a metric's samples in a Prometheus exposition, over the series whose line holds {@code labels}. */
+    static double sampleSum(String exposition, String metric, String labels) {
+        double sum = 0;
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(metric) && line.length() > metric.length()
+                    && (line.charAt(metric.length()) == '{' || line.charAt(metric.length()) == ' ')
+                    && line.contains(labels)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
         }
-        return used;
+        return sum;
     }
 
     /** CPU time a process has used so far, in nanoseconds (0 if the OS does not say). */

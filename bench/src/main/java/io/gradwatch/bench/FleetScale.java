@@ -1,16 +1,12 @@
 package io.gradwatch.bench;
 
+import io.gradwatch.launcher.ManagedProcess;
 import io.gradwatch.launcher.SyntheticGradients;
-import io.gradwatch.protocol.Topics;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Scenario 5: many concurrent runs of two layers through monitor-service (-Xmx1g, as deployed
@@ -35,15 +31,17 @@ final class FleetScale {
         long records = (long) runs * steps * LAYERS * SEQ_LEN;
         progress.accept(String.format("scale: %d runs x %d layers x T %d x %d steps = %,d records of %d bytes",
                 runs, LAYERS, SEQ_LEN, steps, records, gradients.tensorBytes()));
-        stack.startMonitor("1g");
+        ManagedProcess monitor = stack.startMonitor("1g");
         stack.startAlertService("1g", Map.of("GRADWATCH_ALERTS_MAX_RUNS", Integer.toString(Math.max(1000, runs))));
         HeapSampler monitorHeap = new HeapSampler(stack.monitorUrl());
         HeapSampler alertsHeap = new HeapSampler(stack.alertsUrl());
         monitorHeap.start();
         alertsHeap.start();
-        Thread producer = new Thread(() -> produce(stack, runs, steps, gradients), "bench-fleet-producer");
+        Thread producer = new Thread(() -> MonitorThroughput.produce(stack, "fleet-", runs, LAYERS, steps, SEQ_LEN,
+                0.97, gradients), "bench-fleet-producer");
         producer.start();
-        double rate = monitorRate(stack, (long) runs * steps * LAYERS);
+        double rate = MonitorThroughput.monitorRate(stack, "bench-fleet-health", "fleet-",
+                (long) runs * steps * LAYERS, SEQ_LEN, monitor.pid()).recordsPerSecond();
         producer.join();
         long tracked = awaitTracked(stack, runs);
         double[] scrapes = new double[20];
@@ -60,45 +58,13 @@ final class FleetScale {
                 tracked);
     }
 
-    private static void produce(BenchStack stack, int runs, int steps, SyntheticGradients gradients) {
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(stack.producerProps())) {
-            for (int step = 0; step < steps; step++) {
-                for (int t = 0; t < SEQ_LEN; t++) {
-                    for (int run = 0; run < runs; run++) {
-                        String runId = "fleet-" + run;
-                        for (int layer = 0; layer < LAYERS; layer++) {
-                            producer.send(new ProducerRecord<>(Topics.GRADIENTS, runId,
-                                    gradients.record(runId, step, layer, t, SEQ_LEN, 0.97)));
-                        }
-                    }
-                }
-            }
-            producer.flush();
-        }
-    }
-
-    private static double monitorRate(BenchStack stack, long expectedHealth) {
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(stack.consumerProps("bench-fleet-health"))) {
-            consumer.subscribe(List.of(Topics.HEALTH));
-            MonitorThroughput.Window window = new MonitorThroughput.Window(expectedHealth);
-            long deadline = System.nanoTime() + Duration.ofMinutes(20).toNanos();
-            while (!window.done() && System.nanoTime() < deadline) {
-                window.advance(consumer.poll(Duration.ofMillis(50)).count());
-            }
-            return window.rate() * SEQ_LEN;
-        }
-    }
-
     /** Waits until alert-service tracks every run (its gradwatch_runs_tracked gauge), at most 60 s. */
     private static long awaitTracked(BenchStack stack, int runs) throws InterruptedException, IOException {
         long tracked = 0;
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (tracked < runs && System.nanoTime() < deadline) {
-            for (String line : BenchStack.get(stack.alertsUrl() + "/metrics").value().split("\n")) {
-                if (line.startsWith("gradwatch_runs_tracked")) {
-                    tracked = (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                }
-            }
+            tracked = (long) BenchStack.sampleSum(BenchStack.get(stack.alertsUrl() + "/metrics").value(),
+                    "gradwatch_runs_tracked", "");
             Thread.sleep(500);
         }
         return tracked;

@@ -52,7 +52,7 @@ final class MonitorThroughput {
         long records = (long) runs * steps * seqLen;
         progress.accept(String.format("monitor throughput: producing %,d records of %d KB (%d runs x %d steps x T %d)",
                 records, gradients.tensorBytes() / 1024, runs, steps, seqLen));
-        produce(stack, "bench-", runs, steps, seqLen, gradients);
+        produce(stack, "bench-", runs, 1, steps, seqLen, 1.0, gradients);
         double ceiling = 0;
         for (int attempt = 0; attempt < 2; attempt++) {
             ceiling = Math.max(ceiling, plainConsumerRate(stack, records, "bench-ceiling-" + attempt));
@@ -61,29 +61,35 @@ final class MonitorThroughput {
         progress.accept(String.format("monitor throughput: plain consumer %,.0f records/s, Kafka Streams doing "
                 + "nothing %,.0f records/s; starting monitor-service", ceiling, floor));
         ManagedProcess monitor = stack.startMonitor("1g");
-        double[] cores = new double[2];
-        double rate = monitorRate(stack, "bench-health", "bench-", (long) runs * steps, seqLen, monitor.pid(), cores);
+        MonitorRate full = monitorRate(stack, "bench-health", "bench-", (long) runs * steps, seqLen, monitor.pid());
         int liveSteps = Math.max(5, steps / 3);
         progress.accept(String.format("monitor throughput: %,.0f records/s from a full topic; now %,d records produced "
-                + "live while the monitor reads them", rate, (long) runs * liveSteps * seqLen));
-        Thread producer = new Thread(() -> produce(stack, "live-", runs, liveSteps, seqLen, new SyntheticGradients(
-                32, 128)), "bench-live-producer");
+                + "live while the monitor reads them", full.recordsPerSecond(), (long) runs * liveSteps * seqLen));
+        Thread producer = new Thread(() -> produce(stack, "live-", runs, 1, liveSteps, seqLen, 1.0,
+                new SyntheticGradients(32, 128)), "bench-live-producer");
         producer.start();
-        double live = monitorRate(stack, "bench-live-health", "live-", (long) runs * liveSteps, seqLen, monitor.pid(),
-                new double[2]);
+        MonitorRate live = monitorRate(stack, "bench-live-health", "live-", (long) runs * liveSteps, seqLen,
+                monitor.pid());
         producer.join();
-        return new Result(records, gradients.tensorBytes(), ceiling, floor, rate, cores[0], cores[1], live);
+        return new Result(records, gradients.tensorBytes(), ceiling, floor, full.recordsPerSecond(),
+                full.monitorCores(), full.brokerCores(), live.recordsPerSecond());
     }
 
-    private static void produce(BenchStack stack, String prefix, int runs, int steps, int seqLen,
-                                SyntheticGradients gradients) {
+    /**
+     * Runs {@code prefix}0..{@code runs-1}, each with {@code layers} layers, step by step; within a
+     * step, timestep by timestep across all runs, as concurrent trainers interleave.
+     */
+    static void produce(BenchStack stack, String prefix, int runs, int layers, int steps, int seqLen, double factor,
+                        SyntheticGradients gradients) {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(stack.producerProps())) {
             for (int step = 0; step < steps; step++) {
                 for (int t = 0; t < seqLen; t++) {
                     for (int run = 0; run < runs; run++) {
                         String runId = prefix + run;
-                        producer.send(new ProducerRecord<>(Topics.GRADIENTS, runId,
-                                gradients.record(runId, step, 0, t, seqLen, 1.0)));
+                        for (int layer = 0; layer < layers; layer++) {
+                            producer.send(new ProducerRecord<>(Topics.GRADIENTS, runId,
+                                    gradients.record(runId, step, layer, t, seqLen, factor)));
+                        }
                     }
                 }
             }
@@ -141,11 +147,18 @@ final class MonitorThroughput {
     }
 
     /**
-     * Records/s through the monitor: completed (run, step) healths x T, between 10% and 90% of
-     * them; {@code cores} receives the monitor's and the broker's CPU over the same stretch.
+     * The monitor's rate between 10% and 90% of a known amount of work, and the CPU the monitor and
+     * the broker used over the same stretch (in cores).
      */
-    private static double monitorRate(BenchStack stack, String group, String runPrefix, long expectedHealth,
-                                      int seqLen, long monitorPid, double[] cores) {
+    record MonitorRate(double recordsPerSecond, double monitorCores, double brokerCores) {
+    }
+
+    /**
+     * Records/s through the monitor: completed (run, step, layer) healths of runs named
+     * {@code runPrefix}... times T, between 10% and 90% of the {@code expectedHealth} of them.
+     */
+    static MonitorRate monitorRate(BenchStack stack, String group, String runPrefix, long expectedHealth, int seqLen,
+                                   long monitorPid) {
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(stack.consumerProps(group))) {
             consumer.subscribe(List.of(Topics.HEALTH));
             Window window = new Window(expectedHealth);
@@ -165,12 +178,10 @@ final class MonitorThroughput {
                     atEnd = cpu(monitorPid);
                 }
             }
-            if (atStart != null && atEnd != null) {
-                double seconds = window.seconds();
-                cores[0] = (atEnd[0] - atStart[0]) / 1e9 / seconds;
-                cores[1] = (atEnd[1] - atStart[1]) / 1e9 / seconds;
-            }
-            return window.rate() * seqLen;
+            double seconds = window.seconds();
+            boolean timed = atStart != null && atEnd != null;
+            return new MonitorRate(window.rate() * seqLen, timed ? (atEnd[0] - atStart[0]) / 1e9 / seconds : Double.NaN,
+                    timed ? (atEnd[1] - atStart[1]) / 1e9 / seconds : Double.NaN);
         }
     }
 

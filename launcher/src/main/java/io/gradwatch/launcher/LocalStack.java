@@ -22,10 +22,11 @@ import java.util.Map;
  * on 127.0.0.1. {@link #close()} stops them in reverse order; a shutdown hook makes Ctrl-C do the same.
  */
 public final class LocalStack implements AutoCloseable {
-    static final String MONITOR_MAIN = "io.gradwatch.monitor.MonitorMain";
-    static final String ALERTS_MAIN = "io.gradwatch.alerts.AlertServiceMain";
+    public static final String MONITOR_MAIN = "io.gradwatch.monitor.MonitorMain";
+    public static final String ALERTS_MAIN = "io.gradwatch.alerts.AlertServiceMain";
     static final String TRAINER_MAIN = "io.gradwatch.trainer.TrainerMain";
     private static final int PARTITIONS = 3;
+    private static final String SERVICE_HEAP = "512m";
 
     private final StackLayout layout;
     private final Security security;
@@ -85,11 +86,11 @@ public final class LocalStack implements AutoCloseable {
             if (security != null) {
                 monitorEnv.putAll(security.monitorEnv());
             }
-            stack.services.add(stack.startService("monitor-service", "monitor-service", MONITOR_MAIN,
-                    layout.monitorPort(), monitorEnv));
+            stack.services.add(startService(layout, "monitor-service", "monitor-service", MONITOR_MAIN,
+                    layout.monitorPort(), monitorEnv, SERVICE_HEAP));
             progress.say("starting alert-service on " + layout.dashboardUrl());
-            stack.services.add(stack.startService("alert-service", "alert-service", ALERTS_MAIN,
-                    layout.alertsPort(), security == null ? Map.of() : security.alertsEnv()));
+            stack.services.add(startService(layout, "alert-service", "alert-service", ALERTS_MAIN,
+                    layout.alertsPort(), security == null ? Map.of() : security.alertsEnv(), SERVICE_HEAP));
             awaitReady(stack.services.get(0), layout.monitorPort());
             awaitReady(stack.services.get(1), layout.alertsPort());
             return stack;
@@ -99,16 +100,11 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
-    /** The stack's broker, for fault-injection tests that stop and restart it. */
-    LocalKafka broker() {
-        return kafka;
-    }
-
     public StackLayout layout() {
         return layout;
     }
 
-    /** The running broker (for its admin client properties, say). */
+    /** The running broker (for its admin client properties, or for fault-injection tests that stop it). */
     public LocalKafka kafka() {
         return kafka;
     }
@@ -117,7 +113,7 @@ public final class LocalStack implements AutoCloseable {
     public ManagedProcess startTrainer(String runId, List<String> trainArgs) {
         List<String> args = new ArrayList<>(List.of("train", "--run-id", runId));
         args.addAll(trainArgs);
-        Map<String, String> env = new java.util.HashMap<>(kafkaEnv());
+        Map<String, String> env = new java.util.HashMap<>(kafkaEnv(layout));
         if (security != null) {
             env.putAll(security.trainerEnv());
         }
@@ -150,15 +146,20 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
-    private ManagedProcess startService(String name, String module, String mainClass, int httpPort,
-                                        Map<String, String> extraEnv) {
-        Map<String, String> env = new java.util.HashMap<>(kafkaEnv());
+    /**
+     * One service JVM ({@code name}, logging to {@code logs/<name>.log}) against the layout's broker,
+     * its HTTP on {@code httpPort}, with {@code extraEnv} on top; the stack, the bench and the
+     * fault-injection tests all start services this way.
+     */
+    public static ManagedProcess startService(StackLayout layout, String name, String module, String mainClass,
+                                              int httpPort, Map<String, String> extraEnv, String heap) {
+        Map<String, String> env = new java.util.HashMap<>(kafkaEnv(layout));
         env.put("GRADWATCH_HTTP_PORT", Integer.toString(httpPort));
         env.putAll(extraEnv);
-        return ManagedProcess.start(layout, name, module, mainClass, List.of(), env, "512m");
+        return ManagedProcess.start(layout, name, module, mainClass, List.of(), env, heap);
     }
 
-    private Map<String, String> kafkaEnv() {
+    private static Map<String, String> kafkaEnv(StackLayout layout) {
         return Map.of("GRADWATCH_KAFKA_BOOTSTRAP_SERVERS", layout.bootstrapServers());
     }
 

@@ -47,12 +47,17 @@ public record StackLayout(Path home, Path dataDir, int portBase) {
         return dataDir.resolve("stack.pid");
     }
 
+    /** alert-service's base URL, without a trailing slash. */
+    public String alertsUrl() {
+        return "http://127.0.0.1:" + alertsPort();
+    }
+
     public String dashboardUrl() {
-        return "http://127.0.0.1:" + alertsPort() + "/";
+        return alertsUrl() + "/";
     }
 
     public String metricsUrl() {
-        return "http://127.0.0.1:" + alertsPort() + "/metrics";
+        return alertsUrl() + "/metrics";
     }
 
     public String monitorUrl() {

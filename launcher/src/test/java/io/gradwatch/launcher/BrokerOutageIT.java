@@ -52,13 +52,13 @@ class BrokerOutageIT {
                 healthBefore = before.lastHealthStep;
             }
 
-            stack.broker().stop();
+            stack.kafka().stop();
             long trainerStepAtStop = lastProgressStep(trainer.log());
             Thread.sleep(20_000);
             assertThat(trainer.isAlive()).as("trainer survives the outage").isTrue();
             assertThat(lastProgressStep(trainer.log())).as("trainer kept training while the broker was down")
                     .isGreaterThan(trainerStepAtStop + 50);
-            stack.broker().restart();
+            stack.kafka().restart();
             long restartedAt = System.nanoTime();
 
             long trainerStepAtRestart = lastProgressStep(trainer.log());

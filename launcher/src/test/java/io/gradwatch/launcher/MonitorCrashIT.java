@@ -52,9 +52,7 @@ class MonitorCrashIT {
         try (LocalKafka kafka = LocalKafka.start(LocalKafkaConfig.defaults(dir.resolve("kafka"))
                 .withPorts(layout.kafkaPort(), layout.controllerPort()))) {
             kafka.createTopics(Topics.ALL, 3);
-            Map<String, String> env = Map.of("GRADWATCH_KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-                    "GRADWATCH_HTTP_PORT", Integer.toString(layout.monitorPort()),
-                    "GRADWATCH_KAFKA_STATE_DIR", dir.resolve("monitor-state").toString());
+            Map<String, String> env = Map.of("GRADWATCH_KAFKA_STATE_DIR", dir.resolve("monitor-state").toString());
             ManagedProcess monitor = startMonitor(layout, env, 0);
             AtomicBoolean producing = new AtomicBoolean(true);
             Thread producer = new Thread(() -> produce(kafka.bootstrapServers(), producing), "crash-producer");
@@ -99,8 +97,8 @@ class MonitorCrashIT {
 
     private static ManagedProcess startMonitor(StackLayout layout, Map<String, String> env, int generation)
             throws InterruptedException {
-        ManagedProcess monitor = ManagedProcess.start(layout, "monitor-" + generation, "monitor-service",
-                LocalStack.MONITOR_MAIN, List.of(), env, "512m");
+        ManagedProcess monitor = LocalStack.startService(layout, "monitor-" + generation, "monitor-service",
+                LocalStack.MONITOR_MAIN, layout.monitorPort(), env, "512m");
         LocalStack.awaitReady(monitor, layout.monitorPort());
         return monitor;
     }
