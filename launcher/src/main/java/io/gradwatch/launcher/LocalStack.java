@@ -1,9 +1,10 @@
 package io.gradwatch.launcher;
 
+import io.gradwatch.launcher.topics.TopicProvisioner;
 import io.gradwatch.localkafka.KafkaSecurity;
 import io.gradwatch.localkafka.LocalKafka;
 import io.gradwatch.localkafka.LocalKafkaConfig;
-import io.gradwatch.protocol.Topics;
+import io.gradwatch.protocol.TopicPlan;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
 
 /**
  * The local stack: a KRaft broker, monitor-service and alert-service, each its own process, all
@@ -25,7 +27,6 @@ public final class LocalStack implements AutoCloseable {
     public static final String MONITOR_MAIN = "io.gradwatch.monitor.MonitorMain";
     public static final String ALERTS_MAIN = "io.gradwatch.alerts.AlertServiceMain";
     static final String TRAINER_MAIN = "io.gradwatch.trainer.TrainerMain";
-    private static final int PARTITIONS = 3;
     private static final String SERVICE_HEAP = "512m";
 
     private final StackLayout layout;
@@ -79,7 +80,7 @@ public final class LocalStack implements AutoCloseable {
             progress.say("starting Kafka (KRaft, single node" + (security == null ? "" : ", SASL_SSL") + ") on "
                     + layout.bootstrapServers());
             stack.kafka = LocalKafka.start(kafkaConfig);
-            stack.kafka.createTopics(Topics.ALL, PARTITIONS);
+            stack.provisionTopics();
             Map<String, String> monitorEnv = new java.util.HashMap<>(Map.of("GRADWATCH_KAFKA_STATE_DIR",
                     layout.dataDir().resolve("monitor-state").toString()));
             progress.say("starting monitor-service on " + layout.monitorUrl());
@@ -107,6 +108,17 @@ public final class LocalStack implements AutoCloseable {
     /** The running broker (for its admin client properties, or for fault-injection tests that stop it). */
     public LocalKafka kafka() {
         return kafka;
+    }
+
+    /** The topics with the settings of {@link TopicPlan}, as {@code ./gradwatch topics} applies them. */
+    private void provisionTopics() throws InterruptedException {
+        try (Admin admin = Admin.create(kafka.adminProperties())) {
+            TopicProvisioner.Report report = new TopicProvisioner(admin, Duration.ofSeconds(30))
+                    .provision(TopicPlan.defaults(), TopicProvisioner.Mode.APPLY);
+            if (!report.inSync()) {
+                throw new IllegalStateException("the local broker's topics differ from the plan: " + report);
+            }
+        }
     }
 
     /** Starts one training job against this stack. */

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "gradwatch", mixinStandardHelpOptions = true,
         description = "The gradwatch local stack: a KRaft broker, monitor-service and alert-service on 127.0.0.1.",
         subcommands = {DemoCommand.class, UpCommand.class, DownCommand.class, StatusCommand.class,
-            io.gradwatch.launcher.replay.ReplayCommand.class})
+            io.gradwatch.launcher.replay.ReplayCommand.class, io.gradwatch.launcher.topics.TopicsCommand.class})
 public final class StackMain implements Runnable {
 
     public static void main(String[] args) {

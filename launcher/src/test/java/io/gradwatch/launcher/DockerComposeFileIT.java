@@ -3,11 +3,13 @@ package io.gradwatch.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
-import io.gradwatch.protocol.Topics;
+import io.gradwatch.protocol.TopicPlan;
+import io.gradwatch.protocol.TopicPlan.TopicSpec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** docker-compose.yml stays valid and consistent with the local stack, though no Docker engine runs here. */
@@ -29,11 +31,14 @@ class DockerComposeFileIT {
     }
 
     @Test
-    void composeUsesTheSameTopicsAndMainClassesAsTheLocalStack() throws Exception {
+    void composeUsesTheSameTopicPlanAndMainClassesAsTheLocalStack() throws Exception {
         String compose = Files.readString(COMPOSE);
-        for (String topic : Topics.ALL) {
-            assertThat(compose).contains(topic);
+        for (TopicSpec topic : TopicPlan.defaults()) {
+            String settings = TopicPlan.MANAGED_CONFIGS.stream().map(key -> key + "=" + topic.configs().get(key))
+                    .collect(Collectors.joining(","));
+            assertThat(compose).contains("apply " + topic.name() + " " + settings + "\n");
         }
+        assertThat(compose).contains("--partitions " + TopicPlan.DEFAULT_PARTITIONS + " ");
         assertThat(compose).contains(LocalStack.TRAINER_MAIN, LocalStack.MONITOR_MAIN, LocalStack.ALERTS_MAIN);
         for (DemoRun run : DemoRun.ALL) {
             assertThat(compose).contains("\"--run-id\", \"" + run.runId() + "\", \"--preset\", \"" + run.preset() + "\"");
