@@ -102,7 +102,9 @@ class Watcher:
         self.init = init
         self.warn_every = warn_every
         self.control_timeout = control_timeout
-        self.control = ControlState(clip_norm=clip_norm)
+        self.control = ControlState()  # clip_norm: set by set_clip_norm commands only
+        self.default_clip_norm = clip_norm
+        self._last_limit: Optional[float] = None
         self._producer = producer
         self._consumer_factory = consumer_factory
         self._sender: Optional[Sender] = None
@@ -110,6 +112,7 @@ class Watcher:
         self._recurrent: List[_WatchedRecurrent] = []
         self._chains: List[_WatchedChain] = []
         self._names: Dict[int, str] = {}
+        self._named_model: Optional[nn.Module] = None
         self._layers = 0
         self._metadata_sent = False
         self._batch_size = 0
@@ -178,8 +181,10 @@ class Watcher:
 
     @property
     def clip_norm(self) -> Optional[float]:
-        """The clip norm in force: the last set_clip_norm command's, else the one given."""
-        return self.control.clip_norm
+        """The clip norm in force: the last set_clip_norm command's, else the last max_norm used, else Watcher(clip_norm)."""
+        if self.control.clip_norm is not None:
+            return self.control.clip_norm
+        return self._last_limit if self._last_limit is not None else self.default_clip_norm
 
     # -- what to watch -----------------------------------------------------------------------
     def watch(self, module: Union[nn.Module, Sequence[nn.Module]], name: Optional[str] = None):
@@ -222,13 +227,16 @@ class Watcher:
                         error_if_nonfinite: bool = False) -> torch.Tensor:
         """torch.nn.utils.clip_grad_norm_ with the clip norm in force; records the norms before and after.
 
-        The closed loop's clip norm wins over ``max_norm``; with neither, nothing is clipped and the
-        norm is only measured. Returns the total norm before clipping, like PyTorch.
+        The limit is the closed loop's clip norm, else ``max_norm``, else ``Watcher(clip_norm=)``; with
+        none, nothing is clipped and the norm is only measured. Returns the total norm before clipping, like PyTorch.
         """
         if isinstance(parameters, torch.Tensor):
             parameters = [parameters]
         parameters = [p for p in parameters if p.grad is not None]
-        limit = self.control.clip_norm if self.control.clip_norm is not None else max_norm
+        limit = self.control.clip_norm
+        if limit is None:
+            limit = max_norm if max_norm is not None else self.default_clip_norm
+        self._last_limit = limit
         scope = StepScope.current
         if not parameters:
             return torch.tensor(0.0)
@@ -287,7 +295,7 @@ class Watcher:
             labels[CLOSED_LOOP_LABEL] = "true"  # the monitor sends commands only to runs that opt in
         metadata = pb.RunMetadata(num_layers=self._layers, batch_size=self._batch_size, task=self.task,
                                   init=self.init, optimizer=type(optimizer).__name__ if optimizer is not None else "",
-                                  clip_norm=self.control.clip_norm or 0.0, labels=labels)
+                                  clip_norm=self.clip_norm or 0.0, labels=labels)
         if self._recurrent:
             first = self._recurrent[0]
             metadata.cell, metadata.activation = first.cell, first.activation
@@ -329,6 +337,10 @@ class StepScope:
         w._apply_pending(self.optimizer)
         started = time.perf_counter()
         self._applied, w.control.applied = w.control.applied, []
+        if self.model is not None and w._named_model is not self.model:
+            for pname, parameter in self.model.named_parameters():
+                w._names[id(parameter)] = pname  # the model's own names win over the watched modules'
+            w._named_model = self.model
         if self.probed:
             w._probed_steps += 1
             for watched in w._recurrent:
@@ -403,8 +415,6 @@ class StepScope:
     def _parameters(self) -> List[torch.nn.Parameter]:
         w = self.watcher
         if self.model is not None:
-            for pname, parameter in self.model.named_parameters():
-                w._names[id(parameter)] = pname  # the model's own names win
             return list(self.model.parameters())
         seen, out = set(), []
         sources = [p for g in self.optimizer.param_groups for p in g["params"]] if self.optimizer is not None else []
