@@ -4,7 +4,8 @@ The listener reads the whole topic in a consumer group of its own (``gradwatch-p
 from the end (``auto.offset.reset=latest``, no committed offsets, no auto commit), and keeps the
 commands keyed with its run id, addressed to its run and issued at or after the run started
 (``issued_at_ms``; 0 counts as "now"). :meth:`ControlListener.start` returns once the partitions are
-assigned and their positions resolved, so a command sent after it is not missed.
+assigned at their end offsets as of that moment (read from the broker in the assignment callback),
+so a command sent after it is not missed.
 
 Commands are applied on the training thread, between steps (at the start of ``watcher.step``),
 by :func:`apply_command`: pure with respect to Kafka, so tests feed it messages directly.
@@ -136,12 +137,15 @@ class ControlListener:
         return self._assigned.wait(timeout) and self.error is None
 
     def _on_assign(self, consumer, partitions) -> None:
-        # Resolve the starting offsets now, so "ready" means "will see what is produced next".
-        for partition in partitions:
-            try:
-                consumer.position([partition])
-            except Exception:  # position() of an unfetched partition may be -1001: fine, reset to latest
-                pass
+        # Start every partition at its end *as of now*, resolved here: with auto.offset.reset alone the
+        # end is looked up after the assignment, so a command sent in between would be skipped.
+        try:
+            for partition in partitions:
+                _low, high = consumer.get_watermark_offsets(partition, timeout=10)
+                partition.offset = high
+            consumer.assign(partitions)
+        except Exception as error:  # KafkaException: the broker did not answer; fall back to the reset policy
+            LOG.warning("gradwatch: control listener could not resolve the end of %s: %s", TOPIC_CONTROL, error)
         self._assigned.set()
 
     def drain(self) -> List[pb.ControlCommand]:

@@ -78,10 +78,14 @@ class FeedingConsumer:
 
     def subscribe(self, topics, on_assign=None):
         self.subscribed = topics
-        on_assign(self, ["partition-0"])
+        self.partitions = [type("TopicPartition", (), {"offset": -1001})()]
+        on_assign(self, self.partitions)
 
-    def position(self, partitions):
-        return partitions
+    def get_watermark_offsets(self, partition, timeout=None):
+        return 0, 7  # the end as of the assignment
+
+    def assign(self, partitions):
+        self.assigned = [p.offset for p in partitions]
 
     def poll(self, timeout):
         try:
@@ -128,6 +132,7 @@ def test_the_listener_has_its_own_group_starts_at_the_end_and_subscribes_before_
         assert first.properties["group.id"].startswith("gradwatch-python-run-")
         assert first.properties["auto.offset.reset"] == "latest"
         assert first.properties["enable.auto.commit"] == "false"
+        assert first.assigned == [7]  # started at the end resolved when assigned, not later
     assert first.closed and second.closed
 
 
