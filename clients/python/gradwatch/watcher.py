@@ -438,10 +438,10 @@ class StepScope:
             self._seq_len = self._seq_len or capture.seq_len
             w._batch_size = w._batch_size or capture.batch_size
             for offset, layer in enumerate(capture.layers):
-                tensors = {pb.ACTIVATION: layer.activations()}
                 grads = layer.hidden_grads()
-                if grads is not None:
-                    tensors[pb.HIDDEN_GRAD] = grads
+                if grads is None:
+                    continue  # no backward reached this layer (no_grad, eval): activations alone never complete a step
+                tensors = {pb.ACTIVATION: layer.activations(), pb.HIDDEN_GRAD: grads}
                 snapshot.layers.append(records.LayerTensors(watched.first_layer + offset, watched.cell,
                                                             watched.activation, tensors))
         for chain, chain_probe in self._chain_probes:
