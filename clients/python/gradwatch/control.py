@@ -25,6 +25,18 @@ from gradwatch.records import TOPIC_CONTROL
 LOG = logging.getLogger("gradwatch")
 
 
+# KafkaError codes by which a broker refuses a client: wrong credentials or missing ACLs.
+_REFUSALS = {-169, 29, 30, 31}  # _AUTHENTICATION, TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED
+
+
+def refused(error) -> bool:
+    """Whether a confluent_kafka.KafkaError says the broker refused the client (credentials, ACLs) or is fatal."""
+    try:
+        return error.code() in _REFUSALS or error.fatal()
+    except AttributeError:
+        return False
+
+
 class StopTraining(Exception):
     """Raised by ``watcher.step`` after a stop command (and the checkpoint hook), unless ``on_stop`` is given."""
 
@@ -118,6 +130,7 @@ class ControlListener:
             "enable.auto.commit": "false",
             "isolation.level": "read_committed",
             "client.id": "gradwatch-python-control",
+            "error_cb": self._on_error,
         })
         if consumer_factory is None:
             from confluent_kafka import Consumer
@@ -135,6 +148,15 @@ class ControlListener:
         self._consumer.subscribe([TOPIC_CONTROL], on_assign=self._on_assign)
         self._thread.start()
         return self._assigned.wait(timeout) and self.error is None
+
+    def _on_error(self, error) -> None:
+        """librdkafka's client-level errors: a refusal ends the wait in :meth:`start` with its reason."""
+        if refused(error):
+            self.error = str(error)
+            self._assigned.set()
+            LOG.error("gradwatch: Kafka refused the control listener: %s", error)
+        else:
+            LOG.debug("gradwatch: control listener: %s", error)
 
     def _on_assign(self, consumer, partitions) -> None:
         # Start every partition at its end *as of now*, resolved here: with auto.offset.reset alone the
@@ -160,11 +182,7 @@ class ControlListener:
                 if message is None:
                     continue
                 if message.error():
-                    error = message.error()
-                    if error.fatal() or "AUTH" in error.name():
-                        self.error = str(error)
-                        self._assigned.set()
-                        LOG.error("gradwatch: control listener refused: %s", error)
+                    self._on_error(message.error())
                     continue
                 command = parse_command(message.key(), message.value(), self.run_id, self.started_ms)
                 if command is not None:

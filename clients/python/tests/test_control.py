@@ -197,3 +197,17 @@ def test_commands_for_other_runs_are_not_applied():
     _, steps = decode(producer.records)
     assert list(steps[0].applied_commands) == ["mine"]
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2)
+
+
+def test_a_refused_listener_makes_start_raise_with_kafkas_reason():
+    from confluent_kafka import KafkaError
+
+    class RefusingConsumer(FeedingConsumer):
+        def subscribe(self, topics, on_assign=None):
+            self.properties["error_cb"](KafkaError(KafkaError._AUTHENTICATION))
+
+    with pytest.raises(RuntimeError, match="refused.*Authentication failure"):
+        gradwatch.Watcher("run", producer=RecordingProducer(), closed_loop=True,
+                          consumer_factory=RefusingConsumer).start()
+    assert control.refused(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
+    assert not control.refused(KafkaError(KafkaError._TRANSPORT))
