@@ -376,7 +376,9 @@ class StepScope:
             return
         if self.values is None:
             self._record(None, None, None)
-        self.watcher._sender.offer(self._snapshot())
+        snapshot = self._snapshot()
+        if not self.watcher._sender.offer(snapshot) and snapshot.values.metadata is not None:
+            self.watcher._metadata_sent = False  # the metadata rides on the next step that gets through
 
     def record(self, loss=None, accuracy=None, learning_rate: Optional[float] = None) -> None:
         """The step's StepRecord values; call after optimizer.step(). Tensors are read on the sender thread."""

@@ -114,4 +114,19 @@ def test_the_watcher_reports_dropped_records_in_later_step_records():
         gate.set()
     _, steps = decode(producer.records)
     assert [(s.step, s.dropped_records_total) for s in steps] == [(0, 0), (3, 18)]
+    assert steps[0].HasField("metadata") and not steps[1].HasField("metadata")
     assert watcher.stats.records_dropped == 18 and watcher.stats.records_sent == 18
+
+
+def test_run_metadata_rides_on_the_first_step_that_gets_through():
+    producer = RecordingProducer()
+    with gradwatch.Watcher("meta", producer=producer, probe_every=1, queue_size=5) as watcher:
+        rnn = watcher.watch(nn.RNN(2, 3))
+        for step in range(2):
+            if step == 1:
+                watcher.probe_every = 0  # step 1 is a StepRecord alone: it fits
+            with watcher.step(step):
+                rnn(torch.randn(4, 1, 2))[0].sum().backward()
+    _, steps = decode(producer.records)
+    assert watcher.stats.steps_dropped == 1  # step 0: 9 records do not fit in 5
+    assert [s.step for s in steps] == [1] and steps[0].metadata.cell == pb.RNN
