@@ -113,6 +113,7 @@ class Watcher:
         self._chains: List[_WatchedChain] = []
         self._names: Dict[int, str] = {}
         self._named_model: Optional[nn.Module] = None
+        self._scope: Optional["StepScope"] = None  # the step being run
         self._layers = 0
         self._metadata_sent = False
         self._batch_size = 0
@@ -237,7 +238,7 @@ class Watcher:
         if limit is None:
             limit = max_norm if max_norm is not None else self.default_clip_norm
         self._last_limit = limit
-        scope = StepScope.current
+        scope = self._scope
         if not parameters:
             return torch.tensor(0.0)
         device = parameters[0].grad.device
@@ -254,7 +255,7 @@ class Watcher:
             for p in parameters:
                 p.grad.detach().mul_(coefficient.to(p.grad.device))
             clipped = torch.minimum(total, torch.tensor(limit, dtype=total.dtype, device=total.device))
-        if scope is not None and scope.watcher is self:
+        if scope is not None:
             scope.grad_norm, scope.grad_norm_clipped = total.detach(), clipped.detach()
             if norm_type == 2.0:
                 scope.grad_norms = ([self._names.get(id(p)) for p in parameters], norms.detach())
@@ -313,8 +314,6 @@ class Watcher:
 class StepScope:
     """One optimizer step (``with watcher.step(i, optimizer=opt) as s:``)."""
 
-    current: Optional["StepScope"] = None
-
     def __init__(self, watcher: Watcher, step: int, optimizer, model):
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
@@ -346,11 +345,12 @@ class StepScope:
             for watched in w._recurrent:
                 capture = probe.Capture(layers=[])
                 module = watched.module
+                previous = module.__dict__.get("forward")  # an instance-level forward of the user's, if any
                 module.forward = functools.partial(self._twin, module, capture)
-                self._captures.append((watched, capture))
+                self._captures.append((watched, capture, previous))
             for chain in w._chains:
                 self._chain_probes.append((chain, feedforward.ChainProbe(chain.modules).install()))
-        StepScope.current = self
+        w._scope = self
         w._publish_seconds += time.perf_counter() - started
         return self
 
@@ -367,12 +367,18 @@ class StepScope:
             self.watcher._publish_seconds += time.perf_counter() - started
 
     def _finish(self, exc_type) -> None:
-        StepScope.current = None
-        for watched, _ in self._captures:
+        w = self.watcher
+        w._scope = None
+        for watched, _, previous in self._captures:
             watched.module.__dict__.pop("forward", None)  # back to the class's fused forward
+            if previous is not None:
+                watched.module.forward = previous
         for _, chain_probe in self._chain_probes:
             chain_probe.remove()
-        if exc_type is not None or not self.watcher.publishing:
+        if exc_type is not None:
+            w.control.applied[:0] = self._applied  # not published: echo them in the next step instead
+            return
+        if not w.publishing:
             return
         if self.values is None:
             self._record(None, None, None)
@@ -434,7 +440,7 @@ class StepScope:
     def _snapshot(self) -> records.StepSnapshot:
         w = self.watcher
         snapshot = records.StepSnapshot(w.run_id, self.step, records.now_ms(), w._layers)
-        for watched, capture in self._captures:
+        for watched, capture, _ in self._captures:
             if not capture.layers:
                 continue
             self._seq_len = self._seq_len or capture.seq_len

@@ -211,3 +211,23 @@ def test_a_refused_listener_makes_start_raise_with_kafkas_reason():
                           consumer_factory=RefusingConsumer).start()
     assert control.refused(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
     assert not control.refused(KafkaError(KafkaError._TRANSPORT))
+
+
+def test_a_step_that_raises_publishes_nothing_restores_the_module_and_echoes_its_commands_next_step():
+    rnn = nn.GRU(2, 3)
+    optimizer = torch.optim.SGD(rnn.parameters(), lr=0.1)
+    producer = RecordingProducer()
+    with closed_loop_watcher(producer) as watcher:
+        watcher.probe_every = 1
+        watcher.watch(rnn)
+        FeedingConsumer.instances[-1].feed(watcher._listener, command(cid="lr-x", scale_learning_rate={"factor": 0.5}))
+        with pytest.raises(ZeroDivisionError):
+            with watcher.step(0, optimizer=optimizer):
+                rnn(torch.randn(4, 1, 2))
+                1 / 0
+        assert "forward" not in rnn.__dict__
+        with watcher.step(1, optimizer=optimizer):
+            rnn(torch.randn(4, 1, 2))[0].sum().backward()
+    tensors, steps = decode(producer.records)
+    assert [(s.step, list(s.applied_commands)) for s in steps] == [(1, ["lr-x"])]
+    assert {r.step for r in tensors} == {1}
