@@ -9,8 +9,12 @@ Sources, later ones winning: the defaults below, a properties file named by ``GR
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 from typing import Dict, Mapping, Optional
+
+LOG = logging.getLogger("gradwatch")
 
 ENV_PREFIX = "GRADWATCH_"
 KAFKA_ENV_PREFIX = "GRADWATCH_KAFKA_"
@@ -82,3 +86,43 @@ def masked(settings: Mapping[str, str]) -> Dict[str, str]:
     """The settings with secrets replaced by ``****``, for logs."""
     return {key: ("****" if any(marker in key.lower() for marker in _SECRET_MARKERS) else value)
             for key, value in settings.items()}
+
+
+# Java client settings librdkafka does not know, and what becomes of them (so one GRADWATCH_KAFKA_*
+# environment serves the Java services and the Python client alike).
+_JAAS_CREDENTIALS = re.compile(r'''(username|password)\s*=\s*"((?:[^"\\]|\\.)*)"''')
+_DROPPED = {
+    "ssl.truststore.location": "librdkafka reads CA certificates from PEM: set ssl.ca.location",
+    "ssl.truststore.password": "librdkafka reads CA certificates from PEM: set ssl.ca.location",
+    "ssl.truststore.type": "librdkafka reads CA certificates from PEM: set ssl.ca.location",
+    "ssl.keystore.type": "librdkafka's ssl.keystore.location is PKCS#12 only",
+    "max.block.ms": "the Python client never blocks the training thread on Kafka",
+    "key.serializer": "", "value.serializer": "", "key.deserializer": "", "value.deserializer": "",
+}
+
+
+def librdkafka_settings(settings: Mapping[str, str]) -> Dict[str, str]:
+    """``settings`` with the Java-only keys translated to librdkafka's (or dropped with a warning)."""
+    out: Dict[str, str] = {}
+    for key, value in settings.items():
+        if key == "sasl.jaas.config":
+            # ScramLoginModule / PlainLoginModule required username="..." password="...";
+            found = {name: text.replace('\\"', '"') for name, text in _JAAS_CREDENTIALS.findall(value)}
+            if "username" in found:
+                out.setdefault("sasl.username", found["username"])
+            if "password" in found:
+                out.setdefault("sasl.password", found["password"])
+            if not found:
+                LOG.warning("gradwatch: sasl.jaas.config holds no username/password; set sasl.username and sasl.password")
+        elif key in _DROPPED:
+            if _DROPPED[key]:
+                LOG.warning("gradwatch: ignoring the Java client setting %s: %s", key, _DROPPED[key])
+        elif key == "delivery.timeout.ms":
+            out.setdefault("message.timeout.ms", value)
+        elif key == "buffer.memory":
+            out.setdefault("queue.buffering.max.kbytes", str(max(1, int(value) // 1024)))
+        elif key == "ssl.endpoint.identification.algorithm" and value == "":
+            out[key] = "none"  # Java's empty string disables host name checks; librdkafka says "none"
+        else:
+            out[key] = value
+    return out

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
 from gradwatch._proto import gradwatch_pb2 as pb
+from gradwatch.config import librdkafka_settings
 from gradwatch.records import TOPIC_CONTROL
 
 LOG = logging.getLogger("gradwatch")
@@ -123,7 +124,7 @@ class ControlListener:
         self.run_id = run_id
         self.started_ms = started_ms
         self.group_id = f"gradwatch-python-{run_id}-{uuid.uuid4()}"
-        properties = dict(settings)
+        properties = librdkafka_settings(settings)
         properties.update({
             "group.id": self.group_id,
             "auto.offset.reset": "latest",

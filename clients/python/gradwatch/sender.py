@@ -60,8 +60,9 @@ class Stats:
 
 def make_producer(settings: Dict[str, str]):
     from confluent_kafka import Producer  # imported here so the rest of the package works without it
+    from gradwatch.config import librdkafka_settings
     properties = dict(PRODUCER_DEFAULTS)
-    properties.update(settings)
+    properties.update(librdkafka_settings(settings))
     properties.setdefault("error_cb", _ErrorLog("producer"))
     return Producer(properties)
 

@@ -37,3 +37,27 @@ def test_secrets_are_masked_for_logs():
 def test_an_unreadable_config_file_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="GRADWATCH_CONFIG names .* cannot be read"):
         config.kafka_settings(environment={"GRADWATCH_CONFIG": str(tmp_path / "missing.properties")})
+
+
+def test_java_only_settings_become_librdkafkas_so_one_environment_serves_both_clients(caplog):
+    java = {"bootstrap.servers": "k:9093", "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.jaas.config": 'org.apache.kafka.common.security.scram.ScramLoginModule required '
+                                'username="trainer" password="p\\"w";',
+            "ssl.truststore.location": "/etc/gradwatch/truststore.p12", "ssl.truststore.password": "x",
+            "ssl.endpoint.identification.algorithm": "", "delivery.timeout.ms": "30000",
+            "buffer.memory": str(32 * 1024 * 1024), "max.block.ms": "10000"}
+    caplog.set_level("WARNING", logger="gradwatch")
+    assert config.librdkafka_settings(java) == {
+        "bootstrap.servers": "k:9093", "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "trainer", "sasl.password": 'p"w', "ssl.endpoint.identification.algorithm": "none",
+        "message.timeout.ms": "30000", "queue.buffering.max.kbytes": "32768"}
+    assert any("ssl.ca.location" in r.getMessage() for r in caplog.records)
+
+
+def test_the_translated_settings_are_accepted_by_confluent_kafka():
+    from confluent_kafka import Producer
+    settings = config.librdkafka_settings({"bootstrap.servers": "127.0.0.1:1", "sasl.jaas.config":
+                                           'x required username="u" password="p";', "security.protocol": "SASL_PLAINTEXT",
+                                           "sasl.mechanism": "SCRAM-SHA-512", "delivery.timeout.ms": "1000",
+                                           "buffer.memory": "1048576", "max.block.ms": "5"})
+    Producer(settings).flush(0)  # an unknown property would raise KafkaException here
