@@ -46,14 +46,14 @@ final class PyTorchOverhead {
             throw new IllegalStateException(PYTHON + " is not installed: the PyTorch scenario needs Debian's python3, "
                     + "python3-torch, python3-protobuf and python3-confluent-kafka (or run with --only without PYTORCH)");
         }
-        progress.accept("PyTorch client: LSTM H 128 T 100 B 32, " + steps + " steps x " + rounds
-                + " rounds, unprobed vs watched (probe every " + probeEvery + ")");
+        progress.accept("PyTorch client: LSTM H 128 T 100 B 32, " + rounds + " rounds of a probed step and " + steps
+                + " watched and unprobed steps each (probes every " + probeEvery + ")");
         Files.createDirectories(dataDir);
         Path log = dataDir.resolve("pytorch_overhead.log");
         List<String> command = new ArrayList<>(List.of(PYTHON,
                 home.resolve("bench/src/main/python/pytorch_overhead.py").toString(), "--bootstrap-servers", bootstrap,
                 "--steps", Integer.toString(steps), "--rounds", Integer.toString(rounds),
-                "--probe-every", Integer.toString(probeEvery)));
+                "--probe-every", Integer.toString(probeEvery), "--warmup", steps < 5 ? "1" : "3"));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().merge("PYTHONPATH", home.resolve("clients/python").toString(),
                 (inherited, client) -> client + File.pathSeparator + inherited);
