@@ -22,6 +22,7 @@ import sys
 import torch
 
 import gradwatch
+import gradwatch.probe
 
 T, B, IN, H, LAYERS, CLASSES = 12, 4, 6, 8, 2, 2
 
@@ -96,12 +97,14 @@ def run_case(name, module_cls, kwargs, batch_first, out_dir, seed):
 
 
 def probed_hidden_grads(rnn, head, x, labels, batch_first):
-    """One step through gradwatch's probe; its dL/dh_t per layer as time-major [T, B, H] tensors."""
-    def loss_fn(out):
-        last = out[:, -1] if batch_first else out[-1]
-        return torch.nn.functional.cross_entropy(head(last), labels)
-
-    return [g.detach().to(torch.float64) for g in gradwatch.probe.hidden_grads(rnn, x, loss_fn)]
+    """One step through gradwatch's probe, as a probed watcher.step() runs it: the module's forward
+    replaced by the client's unrolled twin with a Capture; dL/dh_t per layer, time-major [T, B, H]."""
+    capture = gradwatch.probe.Capture(layers=[])
+    out, _ = gradwatch.probe.unrolled_forward(rnn, x, None, capture)
+    last = out[:, -1] if batch_first else out[-1]
+    torch.nn.functional.cross_entropy(head(last), labels).backward()
+    assert len(capture.layers) == LAYERS, f"the probe captured {len(capture.layers)} layers, expected {LAYERS}"
+    return [layer.hidden_grads().to(torch.float64) for layer in capture.layers]
 
 
 if __name__ == "__main__":
