@@ -172,3 +172,26 @@ def unrolled_forward(module: nn.RNNBase, input: torch.Tensor, hx=None, capture: 
             c_last = c_last.squeeze(1)
         return output, (h_last, c_last)
     return output, h_last
+
+
+def hidden_grads(module: nn.RNNBase, input: torch.Tensor, loss_fn, hx=None) -> List[torch.Tensor]:
+    """dL/dh_t of every gradwatch layer of ``module``, without a broker and without touching ``.grad``.
+
+    Runs the unrolled twin on ``input`` (``hx`` optional), ``loss = loss_fn(output, h_n)``, and returns
+    per gradwatch layer (each direction its own) a tensor [T, B, H], time-major in processing order
+    whatever ``batch_first`` is: exactly what a probed step publishes as HIDDEN_GRAD. The parameters'
+    ``.grad`` are left alone (``torch.autograd.grad`` with respect to the h_t only).
+    """
+    capture = Capture(layers=[])
+    with torch.enable_grad():
+        output, h_n = unrolled_forward(module, input, hx, capture)
+        loss = loss_fn(output, h_n)
+        hidden = [h for layer in capture.layers for h in layer.hidden]
+        grads = torch.autograd.grad(loss, hidden, allow_unused=True)
+    out, i = [], 0
+    for layer in capture.layers:
+        n = len(layer.hidden)
+        out.append(torch.stack([torch.zeros_like(h) if g is None else g
+                                for h, g in zip(layer.hidden, grads[i:i + n])]))
+        i += n
+    return out

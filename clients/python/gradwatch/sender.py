@@ -33,12 +33,27 @@ PRODUCER_DEFAULTS = {
 
 @dataclass(frozen=True)
 class Stats:
-    """Records sent (acknowledged), dropped (queue full or closed), failed (delivery errors), queued."""
-    sent: int
-    dropped: int
-    failed: int
-    queued: int
-    dropped_steps: int
+    """What the publisher did, in records unless named otherwise.
+
+    records_sent: acknowledged by the broker; records_dropped: dropped whole-step because the queue
+    was full (or the watcher closed); delivery_errors: produced but not delivered, or not producible;
+    records_queued: waiting in the queue; steps_dropped: steps dropped; bytes_sent: value bytes
+    acknowledged; publish_seconds: the training thread's own time spent publishing (snapshotting the
+    step and queueing it; not the probe's math, not the sender thread); probed_steps: steps probed.
+    """
+    records_sent: int
+    records_dropped: int
+    delivery_errors: int
+    records_queued: int
+    steps_dropped: int
+    bytes_sent: int = 0
+    publish_seconds: float = 0.0
+    probed_steps: int = 0
+
+    # Short names.
+    sent = property(lambda self: self.records_sent)
+    dropped = property(lambda self: self.records_dropped)
+    failed = property(lambda self: self.delivery_errors)
 
 
 def make_producer(settings: Dict[str, str]):
@@ -69,6 +84,7 @@ class Sender:
         self._dropped = 0
         self._dropped_steps = 0
         self._failed = 0
+        self._bytes = 0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="gradwatch-sender", daemon=True)
         self._thread.start()
@@ -101,7 +117,8 @@ class Sender:
 
     def stats(self) -> Stats:
         with self._lock:
-            return Stats(self._sent, self._dropped, self._failed, self._queued_records, self._dropped_steps)
+            return Stats(self._sent, self._dropped, self._failed, self._queued_records, self._dropped_steps,
+                         self._bytes)
 
     def close(self, timeout: float = 30.0) -> Stats:
         """Sends what is queued, flushes the producer, stops the thread."""
@@ -119,10 +136,11 @@ class Sender:
         return stats
 
     # -- sender thread -----------------------------------------------------------------------
-    def _on_delivery(self, error, _message) -> None:
+    def _on_delivery(self, error, message) -> None:
         with self._lock:
             if error is None:
                 self._sent += 1
+                self._bytes += len(message.value()) if message is not None and message.value() else 0
             else:
                 self._failed += 1
         if error is not None:

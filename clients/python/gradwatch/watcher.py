@@ -1,9 +1,11 @@
 """The Watcher: what a PyTorch training loop uses (see docs/python-client.md)."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
@@ -16,6 +18,9 @@ from gradwatch.control import ControlState, StopTraining
 from gradwatch.sender import Sender, Stats, make_producer
 
 LOG = logging.getLogger("gradwatch")
+
+# RunMetadata label by which a run opts in to the monitor's automatic commands (RunInfo.CLOSED_LOOP_LABEL).
+CLOSED_LOOP_LABEL = "gradwatch.closed-loop"
 
 
 @dataclass
@@ -111,6 +116,8 @@ class Watcher:
         self._seq_len = 0
         self._rank: Optional[int] = None
         self.publishing = False
+        self._publish_seconds = 0.0
+        self._probed_steps = 0
         self.started_ms = 0
         self._open = False
 
@@ -166,9 +173,8 @@ class Watcher:
     @property
     def stats(self) -> Stats:
         """Records sent / dropped / failed (delivery errors) / queued, and steps dropped."""
-        if self._sender is not None:
-            return self._sender.stats()
-        return getattr(self, "_final_stats", Stats(0, 0, 0, 0, 0))
+        stats = self._sender.stats() if self._sender is not None else getattr(self, "_final_stats", Stats(0, 0, 0, 0, 0))
+        return dataclasses.replace(stats, publish_seconds=self._publish_seconds, probed_steps=self._probed_steps)
 
     @property
     def clip_norm(self) -> Optional[float]:
@@ -276,9 +282,12 @@ class Watcher:
         return out
 
     def _metadata(self, optimizer) -> pb.RunMetadata:
+        labels = dict(self.labels)
+        if self.closed_loop:
+            labels[CLOSED_LOOP_LABEL] = "true"  # the monitor sends commands only to runs that opt in
         metadata = pb.RunMetadata(num_layers=self._layers, batch_size=self._batch_size, task=self.task,
                                   init=self.init, optimizer=type(optimizer).__name__ if optimizer is not None else "",
-                                  clip_norm=self.control.clip_norm or 0.0, labels=self.labels)
+                                  clip_norm=self.control.clip_norm or 0.0, labels=labels)
         if self._recurrent:
             first = self._recurrent[0]
             metadata.cell, metadata.activation = first.cell, first.activation
@@ -318,8 +327,10 @@ class StepScope:
     def __enter__(self) -> "StepScope":
         w = self.watcher
         w._apply_pending(self.optimizer)
+        started = time.perf_counter()
         self._applied, w.control.applied = w.control.applied, []
         if self.probed:
+            w._probed_steps += 1
             for watched in w._recurrent:
                 capture = probe.Capture(layers=[])
                 module = watched.module
@@ -328,6 +339,7 @@ class StepScope:
             for chain in w._chains:
                 self._chain_probes.append((chain, feedforward.ChainProbe(chain.modules).install()))
         StepScope.current = self
+        w._publish_seconds += time.perf_counter() - started
         return self
 
     @staticmethod
@@ -336,6 +348,13 @@ class StepScope:
         return probe.unrolled_forward(module, input, hx, capture if not capture.layers else None)
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        started = time.perf_counter()
+        try:
+            self._finish(exc_type)
+        finally:
+            self.watcher._publish_seconds += time.perf_counter() - started
+
+    def _finish(self, exc_type) -> None:
         StepScope.current = None
         for watched, _ in self._captures:
             watched.module.__dict__.pop("forward", None)  # back to the class's fused forward
@@ -344,11 +363,18 @@ class StepScope:
         if exc_type is not None or not self.watcher.publishing:
             return
         if self.values is None:
-            self.record()
+            self._record(None, None, None)
         self.watcher._sender.offer(self._snapshot())
 
     def record(self, loss=None, accuracy=None, learning_rate: Optional[float] = None) -> None:
         """The step's StepRecord values; call after optimizer.step(). Tensors are read on the sender thread."""
+        started = time.perf_counter()
+        try:
+            self._record(loss, accuracy, learning_rate)
+        finally:
+            self.watcher._publish_seconds += time.perf_counter() - started
+
+    def _record(self, loss, accuracy, learning_rate) -> None:
         w = self.watcher
         parameters = self._parameters()
         names = [w._names.get(id(p)) or f"param.{i}" for i, (p) in enumerate(parameters)]
