@@ -31,6 +31,8 @@ Figures (one JSON object on the last line of stdout):
                                        gradwatch.gradients and gradwatch.steps, value bytes
   records_per_step, bytes_per_step     averaged over N steps with one probed
   dropped_records, delivery_errors     as the watcher counted them
+  client_publish_ms_per_step, client_bytes_sent, client_probed_steps
+                                       the client's own Stats (publish_seconds averaged over every step)
 """
 import argparse
 import json
@@ -206,6 +208,10 @@ def main(argv=None):
         "steps_published": steps_published, "step_records_on_broker": step_records,
         "dropped_records": stats_value(stats, "dropped", "records_dropped"),
         "delivery_errors": stats_value(stats, "failed", "delivery_errors"),
+        # The client's own accounting (Stats.publish_seconds: snapshot + enqueue on the training thread).
+        "client_publish_ms_per_step": 1e3 * (stats_value(stats, "publish_seconds") or float("nan")) / steps_published,
+        "client_bytes_sent": stats_value(stats, "bytes_sent"),
+        "client_probed_steps": stats_value(stats, "probed_steps"),
     }
     print(json.dumps(result), flush=True)
 
