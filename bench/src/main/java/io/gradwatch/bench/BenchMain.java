@@ -92,7 +92,7 @@ public final class BenchMain implements Callable<Integer> {
                     case SCALE -> report(report, FleetScale.run(stack, quick ? 100 : 1000, quick ? 1 : 3,
                             new SyntheticGradients(4, 64), progress));
                     case PYTORCH -> report(report, PyTorchOverhead.run(home, layout.dataDir(), stack.bootstrap(),
-                            quick ? 2 : 20, quick ? 1 : 3, quick ? 10 : 100, progress));
+                            quick ? 1 : 20, quick ? 1 : 3, quick ? 10 : 100, progress));
                     default -> throw new IllegalStateException(scenario.name());
                 }
             }

@@ -53,7 +53,7 @@ final class PyTorchOverhead {
         List<String> command = new ArrayList<>(List.of(PYTHON,
                 home.resolve("bench/src/main/python/pytorch_overhead.py").toString(), "--bootstrap-servers", bootstrap,
                 "--steps", Integer.toString(steps), "--rounds", Integer.toString(rounds),
-                "--probe-every", Integer.toString(probeEvery), "--warmup", steps < 5 ? "1" : "3"));
+                "--probe-every", Integer.toString(probeEvery), "--warmup", steps < 5 ? "0" : "3"));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().merge("PYTHONPATH", home.resolve("clients/python").toString(),
                 (inherited, client) -> client + File.pathSeparator + inherited);
