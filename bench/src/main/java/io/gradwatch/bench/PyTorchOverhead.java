@@ -24,7 +24,8 @@ final class PyTorchOverhead {
     record Result(String model, int stepsPerMode, int probeEvery, double unprobedStepMillis, double watchedStepMillis,
                   double overhead, double probedStepMillis, double publishMillisPerProbedStep,
                   double publishShareOfStep, double recordsPerStep, double bytesPerStep, double recordsPerProbedStep,
-                  double bytesPerProbedStep, double droppedRecords) {
+                  double bytesPerProbedStep, double droppedRecords, double unprobedCpuMillis,
+                  double watchedCpuMillis, double overheadCpu) {
         static Result of(JsonNode json) {
             return new Result(json.path("model").asText(), json.path("steps_per_mode").asInt(),
                     json.path("probe_every").asInt(), json.path("unprobed_step_ms").asDouble(),
@@ -32,7 +33,9 @@ final class PyTorchOverhead {
                     json.path("probed_step_ms").asDouble(), json.path("publish_ms_per_probed_step").asDouble(),
                     json.path("publish_share_of_step").asDouble(), json.path("records_per_step").asDouble(),
                     json.path("bytes_per_step").asDouble(), json.path("records_per_probed_step").asDouble(),
-                    json.path("bytes_per_probed_step").asDouble(), json.path("dropped_records").asDouble(0));
+                    json.path("bytes_per_probed_step").asDouble(), json.path("dropped_records").asDouble(0),
+                    json.path("unprobed_cpu_ms").asDouble(), json.path("watched_cpu_ms").asDouble(),
+                    json.path("overhead_cpu").asDouble());
         }
     }
 
