@@ -4,7 +4,8 @@ The listener reads the whole topic in a consumer group of its own (``gradwatch-p
 from the end (``auto.offset.reset=latest``, no committed offsets, no auto commit), and keeps the
 commands keyed with its run id, addressed to its run and issued at or after the run started
 (``issued_at_ms``; 0 counts as "now"). :meth:`ControlListener.start` returns once the partitions are
-assigned and their positions resolved, so a command sent after it is not missed.
+assigned at their end offsets as of that moment (read from the broker in the assignment callback),
+so a command sent after it is not missed.
 
 Commands are applied on the training thread, between steps (at the start of ``watcher.step``),
 by :func:`apply_command`: pure with respect to Kafka, so tests feed it messages directly.
@@ -22,6 +23,18 @@ from gradwatch._proto import gradwatch_pb2 as pb
 from gradwatch.records import TOPIC_CONTROL
 
 LOG = logging.getLogger("gradwatch")
+
+
+# KafkaError codes by which a broker refuses a client: wrong credentials or missing ACLs.
+_REFUSALS = {-169, 29, 30, 31}  # _AUTHENTICATION, TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED
+
+
+def refused(error) -> bool:
+    """Whether a confluent_kafka.KafkaError says the broker refused the client (credentials, ACLs) or is fatal."""
+    try:
+        return error.code() in _REFUSALS or error.fatal()
+    except AttributeError:
+        return False
 
 
 class StopTraining(Exception):
@@ -117,6 +130,7 @@ class ControlListener:
             "enable.auto.commit": "false",
             "isolation.level": "read_committed",
             "client.id": "gradwatch-python-control",
+            "error_cb": self._on_error,
         })
         if consumer_factory is None:
             from confluent_kafka import Consumer
@@ -135,13 +149,25 @@ class ControlListener:
         self._thread.start()
         return self._assigned.wait(timeout) and self.error is None
 
+    def _on_error(self, error) -> None:
+        """librdkafka's client-level errors: a refusal ends the wait in :meth:`start` with its reason."""
+        if refused(error):
+            self.error = str(error)
+            self._assigned.set()
+            LOG.error("gradwatch: Kafka refused the control listener: %s", error)
+        else:
+            LOG.debug("gradwatch: control listener: %s", error)
+
     def _on_assign(self, consumer, partitions) -> None:
-        # Resolve the starting offsets now, so "ready" means "will see what is produced next".
-        for partition in partitions:
-            try:
-                consumer.position([partition])
-            except Exception:  # position() of an unfetched partition may be -1001: fine, reset to latest
-                pass
+        # Start every partition at its end *as of now*, resolved here: with auto.offset.reset alone the
+        # end is looked up after the assignment, so a command sent in between would be skipped.
+        try:
+            for partition in partitions:
+                _low, high = consumer.get_watermark_offsets(partition, timeout=10)
+                partition.offset = high
+            consumer.assign(partitions)
+        except Exception as error:  # KafkaException: the broker did not answer; fall back to the reset policy
+            LOG.warning("gradwatch: control listener could not resolve the end of %s: %s", TOPIC_CONTROL, error)
         self._assigned.set()
 
     def drain(self) -> List[pb.ControlCommand]:
@@ -156,11 +182,7 @@ class ControlListener:
                 if message is None:
                     continue
                 if message.error():
-                    error = message.error()
-                    if error.fatal() or "AUTH" in error.name():
-                        self.error = str(error)
-                        self._assigned.set()
-                        LOG.error("gradwatch: control listener refused: %s", error)
+                    self._on_error(message.error())
                     continue
                 command = parse_command(message.key(), message.value(), self.run_id, self.started_ms)
                 if command is not None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Deque, Dict, Optional
 
@@ -60,7 +62,25 @@ def make_producer(settings: Dict[str, str]):
     from confluent_kafka import Producer  # imported here so the rest of the package works without it
     properties = dict(PRODUCER_DEFAULTS)
     properties.update(settings)
+    properties.setdefault("error_cb", _ErrorLog("producer"))
     return Producer(properties)
+
+
+class _ErrorLog:
+    """Logs librdkafka's client-level errors (broker down, refused credentials): the first, then one per minute."""
+
+    def __init__(self, client: str):
+        self.client = client
+        self.last = -math.inf
+        self.count = 0
+
+    def __call__(self, error) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now - self.last >= 60:
+            self.last = now
+            LOG.warning("gradwatch: Kafka %s: %s (%d such errors so far; records wait, then count as failed)",
+                        self.client, error, self.count)
 
 
 class Sender:

@@ -102,7 +102,9 @@ class Watcher:
         self.init = init
         self.warn_every = warn_every
         self.control_timeout = control_timeout
-        self.control = ControlState(clip_norm=clip_norm)
+        self.control = ControlState()  # clip_norm: set by set_clip_norm commands only
+        self.default_clip_norm = clip_norm
+        self._last_limit: Optional[float] = None
         self._producer = producer
         self._consumer_factory = consumer_factory
         self._sender: Optional[Sender] = None
@@ -110,6 +112,8 @@ class Watcher:
         self._recurrent: List[_WatchedRecurrent] = []
         self._chains: List[_WatchedChain] = []
         self._names: Dict[int, str] = {}
+        self._named_model: Optional[nn.Module] = None
+        self._scope: Optional["StepScope"] = None  # the step being run
         self._layers = 0
         self._metadata_sent = False
         self._batch_size = 0
@@ -178,8 +182,10 @@ class Watcher:
 
     @property
     def clip_norm(self) -> Optional[float]:
-        """The clip norm in force: the last set_clip_norm command's, else the one given."""
-        return self.control.clip_norm
+        """The clip norm in force: the last set_clip_norm command's, else the last max_norm used, else Watcher(clip_norm)."""
+        if self.control.clip_norm is not None:
+            return self.control.clip_norm
+        return self._last_limit if self._last_limit is not None else self.default_clip_norm
 
     # -- what to watch -----------------------------------------------------------------------
     def watch(self, module: Union[nn.Module, Sequence[nn.Module]], name: Optional[str] = None):
@@ -222,14 +228,17 @@ class Watcher:
                         error_if_nonfinite: bool = False) -> torch.Tensor:
         """torch.nn.utils.clip_grad_norm_ with the clip norm in force; records the norms before and after.
 
-        The closed loop's clip norm wins over ``max_norm``; with neither, nothing is clipped and the
-        norm is only measured. Returns the total norm before clipping, like PyTorch.
+        The limit is the closed loop's clip norm, else ``max_norm``, else ``Watcher(clip_norm=)``; with
+        none, nothing is clipped and the norm is only measured. Returns the total norm before clipping, like PyTorch.
         """
         if isinstance(parameters, torch.Tensor):
             parameters = [parameters]
         parameters = [p for p in parameters if p.grad is not None]
-        limit = self.control.clip_norm if self.control.clip_norm is not None else max_norm
-        scope = StepScope.current
+        limit = self.control.clip_norm
+        if limit is None:
+            limit = max_norm if max_norm is not None else self.default_clip_norm
+        self._last_limit = limit
+        scope = self._scope
         if not parameters:
             return torch.tensor(0.0)
         device = parameters[0].grad.device
@@ -246,7 +255,7 @@ class Watcher:
             for p in parameters:
                 p.grad.detach().mul_(coefficient.to(p.grad.device))
             clipped = torch.minimum(total, torch.tensor(limit, dtype=total.dtype, device=total.device))
-        if scope is not None and scope.watcher is self:
+        if scope is not None:
             scope.grad_norm, scope.grad_norm_clipped = total.detach(), clipped.detach()
             if norm_type == 2.0:
                 scope.grad_norms = ([self._names.get(id(p)) for p in parameters], norms.detach())
@@ -287,7 +296,7 @@ class Watcher:
             labels[CLOSED_LOOP_LABEL] = "true"  # the monitor sends commands only to runs that opt in
         metadata = pb.RunMetadata(num_layers=self._layers, batch_size=self._batch_size, task=self.task,
                                   init=self.init, optimizer=type(optimizer).__name__ if optimizer is not None else "",
-                                  clip_norm=self.control.clip_norm or 0.0, labels=labels)
+                                  clip_norm=self.clip_norm or 0.0, labels=labels)
         if self._recurrent:
             first = self._recurrent[0]
             metadata.cell, metadata.activation = first.cell, first.activation
@@ -304,8 +313,6 @@ class Watcher:
 
 class StepScope:
     """One optimizer step (``with watcher.step(i, optimizer=opt) as s:``)."""
-
-    current: Optional["StepScope"] = None
 
     def __init__(self, watcher: Watcher, step: int, optimizer, model):
         if step < 0:
@@ -329,16 +336,21 @@ class StepScope:
         w._apply_pending(self.optimizer)
         started = time.perf_counter()
         self._applied, w.control.applied = w.control.applied, []
+        if self.model is not None and w._named_model is not self.model:
+            for pname, parameter in self.model.named_parameters():
+                w._names[id(parameter)] = pname  # the model's own names win over the watched modules'
+            w._named_model = self.model
         if self.probed:
             w._probed_steps += 1
             for watched in w._recurrent:
                 capture = probe.Capture(layers=[])
                 module = watched.module
+                previous = module.__dict__.get("forward")  # an instance-level forward of the user's, if any
                 module.forward = functools.partial(self._twin, module, capture)
-                self._captures.append((watched, capture))
+                self._captures.append((watched, capture, previous))
             for chain in w._chains:
                 self._chain_probes.append((chain, feedforward.ChainProbe(chain.modules).install()))
-        StepScope.current = self
+        w._scope = self
         w._publish_seconds += time.perf_counter() - started
         return self
 
@@ -355,16 +367,24 @@ class StepScope:
             self.watcher._publish_seconds += time.perf_counter() - started
 
     def _finish(self, exc_type) -> None:
-        StepScope.current = None
-        for watched, _ in self._captures:
+        w = self.watcher
+        w._scope = None
+        for watched, _, previous in self._captures:
             watched.module.__dict__.pop("forward", None)  # back to the class's fused forward
+            if previous is not None:
+                watched.module.forward = previous
         for _, chain_probe in self._chain_probes:
             chain_probe.remove()
-        if exc_type is not None or not self.watcher.publishing:
+        if exc_type is not None:
+            w.control.applied[:0] = self._applied  # not published: echo them in the next step instead
+            return
+        if not w.publishing:
             return
         if self.values is None:
             self._record(None, None, None)
-        self.watcher._sender.offer(self._snapshot())
+        snapshot = self._snapshot()
+        if not self.watcher._sender.offer(snapshot) and snapshot.values.metadata is not None:
+            self.watcher._metadata_sent = False  # the metadata rides on the next step that gets through
 
     def record(self, loss=None, accuracy=None, learning_rate: Optional[float] = None) -> None:
         """The step's StepRecord values; call after optimizer.step(). Tensors are read on the sender thread."""
@@ -403,8 +423,6 @@ class StepScope:
     def _parameters(self) -> List[torch.nn.Parameter]:
         w = self.watcher
         if self.model is not None:
-            for pname, parameter in self.model.named_parameters():
-                w._names[id(parameter)] = pname  # the model's own names win
             return list(self.model.parameters())
         seen, out = set(), []
         sources = [p for g in self.optimizer.param_groups for p in g["params"]] if self.optimizer is not None else []
@@ -422,16 +440,16 @@ class StepScope:
     def _snapshot(self) -> records.StepSnapshot:
         w = self.watcher
         snapshot = records.StepSnapshot(w.run_id, self.step, records.now_ms(), w._layers)
-        for watched, capture in self._captures:
+        for watched, capture, _ in self._captures:
             if not capture.layers:
                 continue
             self._seq_len = self._seq_len or capture.seq_len
             w._batch_size = w._batch_size or capture.batch_size
             for offset, layer in enumerate(capture.layers):
-                tensors = {pb.ACTIVATION: layer.activations()}
                 grads = layer.hidden_grads()
-                if grads is not None:
-                    tensors[pb.HIDDEN_GRAD] = grads
+                if grads is None:
+                    continue  # no backward reached this layer (no_grad, eval): activations alone never complete a step
+                tensors = {pb.ACTIVATION: layer.activations(), pb.HIDDEN_GRAD: grads}
                 snapshot.layers.append(records.LayerTensors(watched.first_layer + offset, watched.cell,
                                                             watched.activation, tensors))
         for chain, chain_probe in self._chain_probes:

@@ -256,3 +256,35 @@ def test_unsupported_modules_are_refused_with_a_clear_error():
     packed = nn.utils.rnn.pack_padded_sequence(torch.randn(T, B, I), [T] * B)
     with pytest.raises(TypeError, match="PackedSequence"):
         probe.unrolled_forward(nn.GRU(I, H), packed)
+
+
+def test_dropout_between_layers_is_applied_in_training_and_absent_in_eval():
+    torch.manual_seed(4)
+    module = nn.GRU(I, H, num_layers=2, dropout=0.5).double()
+    x = inputs(module)
+    module.eval()
+    torch.testing.assert_close(probe.unrolled_forward(module, x)[0], module(x)[0])
+    module.train()
+    torch.manual_seed(5)
+    trained, _ = probe.unrolled_forward(module, x)
+    assert not torch.allclose(trained, module.eval()(x)[0])  # a mask was drawn between the layers
+
+
+def test_sender_thread_not_training_thread_copies_and_encodes_and_no_grad_steps_send_no_tensors(monkeypatch):
+    import threading
+    from gradwatch import records as records_module
+    threads = []
+    real = records_module._host_values
+    monkeypatch.setattr(records_module, "_host_values",
+                        lambda t, d: threads.append(threading.current_thread().name) or real(t, d))
+    module = make("rnn_tanh")
+    producer = RecordingProducer()
+    with gradwatch.Watcher("threads", producer=producer, probe_every=1) as watcher:
+        watcher.watch(module)
+        with watcher.step(0):
+            module(inputs(module))[0].sum().backward()
+        with watcher.step(1), torch.no_grad():
+            module(inputs(module))
+    assert threads and set(threads) == {"gradwatch-sender"}
+    tensors, steps = decode(producer.records)
+    assert {r.step for r in tensors} == {0} and [s.step for s in steps] == [0, 1]
