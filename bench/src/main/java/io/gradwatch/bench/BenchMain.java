@@ -20,10 +20,11 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, description = {
     "Measure the pipeline on a real broker started here: monitor throughput against a plain consumer,",
     "detection latency under load, trainer publish overhead, the LSTM step against the machine's FMA",
-    "peak (JMH), and 1,000 runs through monitor and alert-service. Prints a table and writes the same",
-    "figures as JSON (docs/performance.md)."})
+    "peak (JMH), 1,000 runs through monitor and alert-service, and the Python client's cost to a PyTorch",
+    "LSTM (Debian's /usr/bin/python3). Prints a table and writes the same figures as JSON",
+    "(docs/performance.md)."})
 public final class BenchMain implements Callable<Integer> {
-    enum Scenario { THROUGHPUT, LATENCY, PUBLISH, LSTM, SCALE }
+    enum Scenario { THROUGHPUT, LATENCY, PUBLISH, LSTM, SCALE, PYTORCH }
 
     @Option(names = "--quick", description = "small sizes: checks the harness works, figures are not meaningful")
     boolean quick;
@@ -90,6 +91,8 @@ public final class BenchMain implements Callable<Integer> {
                             : PublishOverhead.run(stack, "lstm", 200, 3, progress));
                     case SCALE -> report(report, FleetScale.run(stack, quick ? 100 : 1000, quick ? 1 : 3,
                             new SyntheticGradients(4, 64), progress));
+                    case PYTORCH -> report(report, PyTorchOverhead.run(home, layout.dataDir(), stack.bootstrap(),
+                            quick ? 1 : 20, quick ? 1 : 3, quick ? 10 : 100, progress));
                     default -> throw new IllegalStateException(scenario.name());
                 }
             }
@@ -176,6 +179,26 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "alert-service /metrics series", r.seriesCount(), "series");
         report.add(section, "/metrics scrape p50", r.scrapeMillis().p50(), "ms");
         report.add(section, "/metrics scrape max", r.scrapeMillis().max(), "ms", "< 250", r.scrapeMillis().max() < 250);
+    }
+
+    private static void report(Report report, PyTorchOverhead.Result r) {
+        String section = "6 PyTorch client";
+        report.add(section, "step, no gradwatch (" + r.model() + ")", r.unprobedStepMillis(), "ms");
+        report.add(section, "step, watched, probe every " + r.probeEvery(), r.watchedStepMillis(), "ms");
+        report.add(section, "overhead (wall clock)", 100 * r.overhead(), "%", "<= 5", r.overhead() <= 0.05);
+        report.add(section, "process CPU per step, no gradwatch", r.unprobedCpuMillis(), "ms");
+        report.add(section, "process CPU per step, watched (probe every " + r.probeEvery() + ")", r.watchedCpuMillis(),
+                "ms");
+        report.add(section, "overhead (process CPU)", 100 * r.overheadCpu(), "%", "<= 5", r.overheadCpu() <= 0.05);
+        report.add(section, "probed step (unrolled twin)", r.probedStepMillis(), "ms");
+        report.add(section, "training thread publishing a probed step", r.publishMillisPerProbedStep(), "ms");
+        report.add(section, "  as a share of an unprobed step", 100 * r.publishShareOfStep(), "%", "<= 3",
+                r.publishShareOfStep() <= 0.03);
+        report.add(section, "records per step (mean)", r.recordsPerStep(), "records");
+        report.add(section, "bytes per step (mean)", r.bytesPerStep(), "B");
+        report.add(section, "records per probed step", r.recordsPerProbedStep(), "records");
+        report.add(section, "bytes per probed step", r.bytesPerProbedStep(), "B");
+        report.add(section, "records dropped", r.droppedRecords(), "records");
     }
 
     private static void deleteRecursively(Path dir) throws java.io.IOException {
