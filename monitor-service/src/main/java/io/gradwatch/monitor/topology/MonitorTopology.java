@@ -29,6 +29,7 @@ import org.apache.kafka.streams.state.Stores;
  *                           +--> gradwatch.alerts   (AlertEvent: FIRING, RESOLVED, ACTION_TAKEN)
  *                           +--> gradwatch.control  (ControlCommand, closed loop only)
  * undecodable or unprocessable records --> gradwatch.dlq (Kafka Streams' exception handlers)
+ * a dead letter or result the producer cannot send --> skipped, counted and logged (never a stalled partition)
  * </pre>
  * Both inputs are keyed by run id, so one run's records meet in one task: no repartitioning.
  */
@@ -55,12 +56,12 @@ public final class MonitorTopology {
             builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store), Serdes.String(),
                     Serdes.ByteArray()).withCachingEnabled());
         }
-        builder.stream(Topics.STEPS, Consumed.with(Serdes.String(), GradwatchSerdes.stepRecord())
+        builder.stream(Topics.STEPS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.stepRecord())
                         .withName("steps-source"))
-                .process(RunTracker::new, Named.as("track-runs"), RUNS_STORE);
+                .process(() -> new RunTracker(events), Named.as("track-runs"), RUNS_STORE);
 
         KStream<String, MessageLite> results = builder
-                .stream(Topics.GRADIENTS, Consumed.with(Serdes.String(), GradwatchSerdes.tensorRecord())
+                .stream(Topics.GRADIENTS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.tensorRecord())
                         .withName("gradients-source"))
                 .process(() -> new HealthProcessor(config, events), Named.as("analyse-layers"), PARTIAL_STORE,
                         BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE);
@@ -83,6 +84,7 @@ public final class MonitorTopology {
         properties.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         properties.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnDeserialization.class);
         properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
+        properties.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProduction.class);
         properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
         // An idle stream thread blocks in poll for poll.ms before it looks at the commit interval
         // again: at the default 100 ms a result could wait commit interval + 100 ms to be visible.
