@@ -10,6 +10,7 @@ import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.Properties;
+import java.util.function.Function;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -18,6 +19,7 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -50,10 +52,20 @@ public final class MonitorTopology {
     }
 
     static void describe(StreamsBuilder builder, MonitorConfig config, MonitorEvents events) {
+        describe(builder, config, events, Stores::persistentKeyValueStore);
+    }
+
+    /**
+     * The dataflow with stores from {@code stores}: RocksDB in the service; the fuzz test uses
+     * in-memory ones, because TopologyTestDriver commits, and so flushes every RocksDB store to
+     * disk, after each record.
+     */
+    static void describe(StreamsBuilder builder, MonitorConfig config, MonitorEvents events,
+                         Function<String, KeyValueBytesStoreSupplier> stores) {
         for (String store : new String[] {PARTIAL_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE}) {
             // Cached: a step's state is rewritten by each of its T records, but only the value at commit
             // time needs to reach RocksDB and the changelog (one write per key per commit, not per record).
-            builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store), Serdes.String(),
+            builder.addStateStore(Stores.keyValueStoreBuilder(stores.apply(store), Serdes.String(),
                     Serdes.ByteArray()).withCachingEnabled());
         }
         builder.stream(Topics.STEPS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.stepRecord())
