@@ -8,7 +8,16 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.errors.ErrorHandlerContext;
+import org.apache.kafka.streams.errors.ProductionExceptionHandler;
+import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
@@ -85,6 +94,73 @@ class DeadLettersTest {
                 "max.request.size", "2000000"))).isEqualTo(300_000);
         assertThat(letter(bytes("run"), new byte[299_000], malformed("x"), 300_000).value()).hasSize(
                 DeadLetters.PREFIX_LIMIT);
+    }
+
+    @Test
+    void aSendThatCannotSucceedIsSkippedAndCountedAndATransientOneRetried() {
+        List<String> skipped = new ArrayList<>();
+        DeadLetters.OnProduction handler = new DeadLetters.OnProduction();
+        handler.configure(Map.of(DeadLetters.EVENTS_CONFIG, new MonitorEvents() {
+            @Override
+            public void skipped(String topic, String reason) {
+                skipped.add(topic + ":" + reason);
+            }
+        }));
+        ProducerRecord<byte[], byte[]> letter = new ProducerRecord<>(Topics.DLQ, new byte[1]);
+        assertThat(handler.handleError(context(), letter, new RecordTooLargeException("too large")).result())
+                .isEqualTo(ProductionExceptionHandler.Result.RESUME);
+        assertThat(handler.handleError(context(), letter, new TimeoutException("slow broker")).result())
+                .isEqualTo(ProductionExceptionHandler.Result.RETRY);
+        assertThat(skipped).containsExactly(Topics.DLQ + ":RecordTooLargeException");
+    }
+
+    private static ErrorHandlerContext context() {
+        return new ErrorHandlerContext() {
+            @Override
+            public String topic() {
+                return Topics.GRADIENTS;
+            }
+
+            @Override
+            public int partition() {
+                return 1;
+            }
+
+            @Override
+            public long offset() {
+                return 99;
+            }
+
+            @Override
+            public Headers headers() {
+                return new RecordHeaders();
+            }
+
+            @Override
+            public String processorNodeId() {
+                return "analyse-layers";
+            }
+
+            @Override
+            public TaskId taskId() {
+                return new TaskId(0, 1);
+            }
+
+            @Override
+            public long timestamp() {
+                return 0;
+            }
+
+            @Override
+            public byte[] sourceRawKey() {
+                return null;
+            }
+
+            @Override
+            public byte[] sourceRawValue() {
+                return null;
+            }
+        };
     }
 
     private static ProducerRecord<byte[], byte[]> letter(byte[] key, byte[] value, Exception error) {
