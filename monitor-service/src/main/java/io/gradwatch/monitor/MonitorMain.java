@@ -7,6 +7,7 @@ import io.gradwatch.common.http.Response;
 import io.gradwatch.common.kafka.KafkaAccessFailure;
 import io.gradwatch.monitor.http.HealthQueries;
 import io.gradwatch.monitor.metrics.MonitorMetrics;
+import io.gradwatch.monitor.readiness.Readiness;
 import io.gradwatch.monitor.topology.MonitorTopology;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -72,13 +73,14 @@ public final class MonitorMain {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         MonitorMetrics events = new MonitorMetrics(registry);
         HttpService http = new HttpService(config.http());
-        KafkaStreams[] holder = new KafkaStreams[1];
+        Readiness[] readiness = new Readiness[1];
         HealthQueries[] queries = new HealthQueries[1];
         http.publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
-                .publicGet("/readyz", request -> holder[0] != null && holder[0].state() == KafkaStreams.State.RUNNING
-                        ? Response.text(200, "text/plain", "ready\n")
-                        : Response.text(503, "text/plain", "not ready: " + (holder[0] == null ? "starting"
-                                : holder[0].state()) + "\n"))
+                .publicGet("/readyz", request -> {
+                    String why = readiness[0] == null ? "starting" : readiness[0].notReady().orElse(null);
+                    return why == null ? Response.text(200, "text/plain", "ready\n")
+                            : Response.text(503, "text/plain", "not ready: " + why + "\n");
+                })
                 .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
                         registry.scrape()))
                 .get("/runs", request -> Response.json("local".equals(request.allowQuery("scope")
@@ -99,6 +101,7 @@ public final class MonitorMain {
                 fatal.complete(exception);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             }
+            readiness[0].threadDied();
             LOG.error("stream thread failed; replacing it", exception);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
@@ -108,7 +111,8 @@ public final class MonitorMain {
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         queries[0] = new HealthQueries(streams, self, peerAuthorization(config.http().auth()));
-        holder[0] = streams;
+        readiness[0] = Readiness.of(streams, Integer.parseInt(properties.getProperty(
+                StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1")));
         streams.start();
         LOG.info("monitor-service started: application {} on {}, HTTP {}", config.applicationId(),
                 config.kafka().getProperty("bootstrap.servers"), http.baseUri());

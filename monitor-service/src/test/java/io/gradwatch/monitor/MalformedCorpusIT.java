@@ -443,7 +443,7 @@ class MalformedCorpusIT {
                 yield new Item("garbage key", garbage, base.toByteArray(), Outcome.DEAD_LETTER, "KEY_MISMATCH");
             }
             default -> random.nextBoolean()
-                    ? new Item("tombstone", bytes(run), null, Outcome.DEAD_LETTER, "MISSING_FIELD")
+                    ? new Item("tombstone", bytes(run), null, Outcome.DEAD_LETTER, "TOMBSTONE")
                     : decodedBad("empty value", bytes(run), new byte[0]);
         };
     }

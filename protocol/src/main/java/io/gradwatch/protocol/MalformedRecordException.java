@@ -14,11 +14,11 @@ public final class MalformedRecordException extends SerializationException {
         TRUNCATED,
         /** The bytes are not a protobuf message of the expected type. */
         INVALID_WIRE_FORMAT,
-        /** The dtype is missing or not one of F32, F16, BF16. */
+        /** The dtype is missing (DTYPE_UNSPECIFIED); a number outside the enum is {@link #UNKNOWN_ENUM}. */
         UNKNOWN_DTYPE,
         /** product(shape) x element size differs from the length of data. */
         SHAPE_DATA_MISMATCH,
-        /** A shape dimension is zero or negative, or the shape is empty. */
+        /** A shape dimension is zero or negative, the shape is empty, or it has more than {@link TensorRecords#MAX_DIMENSIONS} dimensions. */
         INVALID_SHAPE,
         /** The tensor claims more elements than the configured limit. */
         TOO_LARGE,
@@ -28,10 +28,14 @@ public final class MalformedRecordException extends SerializationException {
         MISSING_FIELD,
         /** The run id has a control character (such as NUL) or is longer than {@link TensorRecords#MAX_RUN_ID_LENGTH}. */
         INVALID_RUN_ID,
-        /** The record's key is not its run id (null, undecodable, or another run's). */
+        /** The record's key is not its run id (null, not valid UTF-8, or another run's). */
         KEY_MISMATCH,
         /** The record's seq_len differs from that of the records already seen for the same step and layer. */
-        SEQ_LEN_CONFLICT
+        SEQ_LEN_CONFLICT,
+        /** An enum field (kind, dtype, cell, activation) holds a number that is not in its enum. */
+        UNKNOWN_ENUM,
+        /** The record has no value (a tombstone): nothing a publisher should send on an input topic. */
+        TOMBSTONE
     }
 
     private final Reason reason;

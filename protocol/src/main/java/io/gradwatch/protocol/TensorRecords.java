@@ -3,6 +3,8 @@ package io.gradwatch.protocol;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import io.gradwatch.protocol.MalformedRecordException.Reason;
+import io.gradwatch.protocol.v1.ActivationFunction;
+import io.gradwatch.protocol.v1.CellType;
 import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
@@ -21,6 +23,14 @@ public final class TensorRecords {
     public static final TensorLimits DEFAULT_LIMITS = new TensorLimits(10_000, 1L << 24);
     /** Longest accepted run id, in UTF-16 code units. */
     public static final int MAX_RUN_ID_LENGTH = 1_000;
+    /**
+     * Most dimensions a shape may have (PyTorch's own limit is 25 on CUDA, 64 in general). Without
+     * it a shape of 300,000 ones is a valid 1-element tensor, and an error text listing such a shape
+     * made a dead letter larger than Kafka would take.
+     */
+    public static final int MAX_DIMENSIONS = 64;
+    /** Dimensions an error text lists before it gives only their count. */
+    private static final int DESCRIBED_DIMENSIONS = 8;
 
     private TensorRecords() {
     }
@@ -29,6 +39,8 @@ public final class TensorRecords {
         return switch (dtype) {
             case F32 -> 4;
             case F16, BF16 -> 2;
+            case UNRECOGNIZED -> throw new MalformedRecordException(Reason.UNKNOWN_ENUM,
+                    "dtype is a number that is not one of F32, F16, BF16");
             default -> throw new MalformedRecordException(Reason.UNKNOWN_DTYPE,
                     "dtype " + dtype + " is not one of F32, F16, BF16");
         };
@@ -40,7 +52,8 @@ public final class TensorRecords {
             throw new MalformedRecordException(Reason.MISSING_FIELD, "run_id is empty");
         }
         checkRunId(record.getRunId());
-        if (record.getKind() == TensorKind.KIND_UNSPECIFIED || record.getKind() == TensorKind.UNRECOGNIZED) {
+        checkEnums(record);
+        if (record.getKind() == TensorKind.KIND_UNSPECIFIED) {
             throw new MalformedRecordException(Reason.MISSING_FIELD, "kind is " + record.getKind());
         }
         if (record.getStep() < 0 || record.getLayer() < 0) {
@@ -56,6 +69,34 @@ public final class TensorRecords {
                     "timestep " + record.getTimestep() + " outside 0.." + (record.getSeqLen() - 1));
         }
         checkShape(record, limits);
+    }
+
+    /**
+     * Numbers outside an enum decode as UNRECOGNIZED, which has no number to store or publish: found
+     * here, before anything of the record reaches the monitor's state.
+     */
+    private static void checkEnums(TensorRecord record) {
+        checkEnum("kind", record.getKindValue(), record.getKind() == TensorKind.UNRECOGNIZED);
+        checkEnum("dtype", record.getDtypeValue(), record.getDtype() == DType.UNRECOGNIZED);
+        checkEnum("cell", record.getCellValue(), record.getCell() == CellType.UNRECOGNIZED);
+        checkEnum("activation", record.getActivationValue(),
+                record.getActivation() == ActivationFunction.UNRECOGNIZED);
+    }
+
+    /** Rejects {@code value} of the enum field {@code field} when it is not one of the enum's numbers. */
+    public static void checkEnum(String field, int value, boolean unrecognized) {
+        if (unrecognized) {
+            throw new MalformedRecordException(Reason.UNKNOWN_ENUM, field + " " + value + " is not in its enum");
+        }
+    }
+
+    /** A shape as an error text shows it: its first dimensions and their count, never all of them. */
+    static String describe(java.util.List<Long> shape) {
+        if (shape.size() <= DESCRIBED_DIMENSIONS) {
+            return shape.toString();
+        }
+        return shape.subList(0, DESCRIBED_DIMENSIONS).toString().replace("]", ", ... (" + shape.size()
+                + " dimensions)]");
     }
 
     /**
@@ -82,22 +123,26 @@ public final class TensorRecords {
         if (record.getShapeCount() == 0) {
             throw new MalformedRecordException(Reason.INVALID_SHAPE, "shape is empty");
         }
+        if (record.getShapeCount() > MAX_DIMENSIONS) {
+            throw new MalformedRecordException(Reason.INVALID_SHAPE, "shape has " + record.getShapeCount()
+                    + " dimensions, more than " + MAX_DIMENSIONS);
+        }
         long elements = 1;
         for (long dimension : record.getShapeList()) {
             if (dimension <= 0) {
                 throw new MalformedRecordException(Reason.INVALID_SHAPE,
-                        "shape " + record.getShapeList() + " has a dimension <= 0");
+                        "shape " + describe(record.getShapeList()) + " has a dimension <= 0");
             }
             if (dimension > limits.maxElements() || elements > limits.maxElements() / dimension) {
                 throw new MalformedRecordException(Reason.TOO_LARGE,
-                        "shape " + record.getShapeList() + " exceeds " + limits.maxElements() + " elements");
+                        "shape " + describe(record.getShapeList()) + " exceeds " + limits.maxElements() + " elements");
             }
             elements *= dimension;
         }
         long expectedBytes = elements * elementBytes;
         if (expectedBytes != record.getData().size()) {
             throw new MalformedRecordException(Reason.SHAPE_DATA_MISMATCH,
-                    "shape " + record.getShapeList() + " of " + record.getDtype() + " needs " + expectedBytes
+                    "shape " + describe(record.getShapeList()) + " of " + record.getDtype() + " needs " + expectedBytes
                             + " bytes, data has " + record.getData().size());
         }
         return elements;

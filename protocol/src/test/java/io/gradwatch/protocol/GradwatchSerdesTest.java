@@ -54,7 +54,7 @@ class GradwatchSerdesTest {
 
     @Test
     void rejectsUnknownAndMissingDtype() {
-        assertRejected(GOOD.toBuilder().setDtypeValue(42).build().toByteArray(), UNKNOWN_DTYPE);
+        assertRejected(GOOD.toBuilder().setDtypeValue(42).build().toByteArray(), MalformedRecordException.Reason.UNKNOWN_ENUM);
         assertRejected(GOOD.toBuilder().clearDtype().build().toByteArray(), UNKNOWN_DTYPE);
     }
 
@@ -104,6 +104,49 @@ class GradwatchSerdesTest {
         // Slashes, spaces and non-ASCII letters are fine: team-a/lm-7b/2026-11-23T04:00.
         assertThat(GradwatchSerdes.tensorRecord().decode(mutate(b -> b.setRunId("team-a/lm 7b/\u00e9t\u00e9"))).getRunId())
                 .isEqualTo("team-a/lm 7b/\u00e9t\u00e9");
+    }
+
+    @Test
+    void enumNumbersOutsideTheirEnumAreUnknownEnum() {
+        assertRejected(mutate(b -> b.setCellValue(99)), Reason.UNKNOWN_ENUM);
+        assertRejected(mutate(b -> b.setActivationValue(99)), Reason.UNKNOWN_ENUM);
+        assertRejected(mutate(b -> b.setKindValue(99)), Reason.UNKNOWN_ENUM);
+        assertRejected(mutate(b -> b.setDtypeValue(-7)), Reason.UNKNOWN_ENUM);
+        byte[] step = StepRecord.newBuilder().setRunId("r").setMetadata(io.gradwatch.protocol.v1.RunMetadata
+                .newBuilder().setCellValue(99)).build().toByteArray();
+        assertThatThrownBy(() -> GradwatchSerdes.stepRecord().decode(step)).isInstanceOfSatisfying(
+                MalformedRecordException.class, e -> assertThat(e.reason()).isEqualTo(Reason.UNKNOWN_ENUM));
+    }
+
+    @Test
+    void aShapeWithTooManyDimensionsIsRejectedWithAShortMessage() {
+        TensorRecord.Builder huge = GOOD.toBuilder().clearShape();
+        for (int i = 0; i < 300_000; i++) {
+            huge.addShape(1);
+        }
+        assertThatThrownBy(() -> GradwatchSerdes.tensorRecord().decode(huge.build().toByteArray()))
+                .isInstanceOfSatisfying(MalformedRecordException.class,
+                        e -> assertThat(e.reason()).isEqualTo(INVALID_SHAPE))
+                .message().hasSizeLessThan(200);
+        TensorRecord.Builder widest = GOOD.toBuilder().clearShape();
+        for (int i = 0; i < TensorRecords.MAX_DIMENSIONS; i++) {
+            widest.addShape(i == 0 ? 0 : 1);
+        }
+        assertThatThrownBy(() -> GradwatchSerdes.tensorRecord().decode(widest.build().toByteArray()))
+                .isInstanceOfSatisfying(MalformedRecordException.class,
+                        e -> assertThat(e.reason()).isEqualTo(INVALID_SHAPE))
+                .message().contains("64 dimensions").hasSizeLessThan(200);
+    }
+
+    @Test
+    void keysAreDecodedStrictlySoInvalidUtf8IsAKeyMismatch() {
+        var keys = GradwatchSerdes.runKey().deserializer();
+        assertThat(keys.deserialize("t", "run-\u00e9".getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .isEqualTo("run-\u00e9");
+        assertThat(keys.deserialize("t", null)).isNull();
+        assertThatThrownBy(() -> keys.deserialize("t", new byte[] {(byte) 0xff}))
+                .isInstanceOfSatisfying(MalformedRecordException.class,
+                        e -> assertThat(e.reason()).isEqualTo(Reason.KEY_MISMATCH));
     }
 
     @Test

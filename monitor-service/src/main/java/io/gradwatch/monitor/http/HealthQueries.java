@@ -21,11 +21,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyQueryMetadata;
 import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsMetadata;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -55,17 +59,15 @@ public final class HealthQueries {
     /** Runs known to this instance only. */
     public List<Map<String, Object>> localRuns() {
         List<Map<String, Object>> runs = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = store(MonitorTopology.RUNS_STORE).all()) {
-            iterator.forEachRemaining(entry -> {
-                RunInfo info = RunInfo.fromBytes(entry.value);
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("run", entry.key);
-                run.put("lastStep", info.lastStep());
-                run.put("lastSeenMs", info.lastSeenMs());
-                run.put("closedLoop", info.closedLoop());
-                runs.add(run);
-            });
-        }
+        scan(MonitorTopology.RUNS_STORE, ReadOnlyKeyValueStore::all, entry -> {
+            RunInfo info = RunInfo.fromBytes(entry.value);
+            Map<String, Object> run = new LinkedHashMap<>();
+            run.put("run", entry.key);
+            run.put("lastStep", info.lastStep());
+            run.put("lastSeenMs", info.lastSeenMs());
+            run.put("closedLoop", info.closedLoop());
+            runs.add(run);
+        });
         return runs;
     }
 
@@ -91,23 +93,18 @@ public final class HealthQueries {
                     new TypeReference<>() { });
         }
         List<Map<String, Object>> layers = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = store(MonitorTopology.LATEST_STORE)
-                .prefixScan(StoreKeys.runPrefix(runId), KEYS)) {
-            iterator.forEachRemaining(entry -> layers.add(RecordViews.layerHealth(parse(entry.value))));
-        }
+        scan(MonitorTopology.LATEST_STORE, store -> store.prefixScan(StoreKeys.runPrefix(runId), KEYS),
+                entry -> layers.add(RecordViews.layerHealth(parse(entry.value))));
         if (layers.isEmpty()) {
             throw HttpError.notFound("no health recorded for run '" + runId + "'");
         }
         List<Map<String, Object>> firing = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = store(MonitorTopology.ALERT_STORE)
-                .prefixScan(StoreKeys.runPrefix(runId), KEYS)) {
-            iterator.forEachRemaining(entry -> {
-                if (AlertMachine.State.fromBytes(entry.value).firing()) {
-                    String[] parts = StoreKeys.alertParts(entry.key);
-                    firing.add(Map.of("layer", Integer.parseInt(parts[0]), "type", parts[1]));
-                }
-            });
-        }
+        scan(MonitorTopology.ALERT_STORE, store -> store.prefixScan(StoreKeys.runPrefix(runId), KEYS), entry -> {
+            if (AlertMachine.State.fromBytes(entry.value).firing()) {
+                String[] parts = StoreKeys.alertParts(entry.key);
+                firing.add(Map.of("layer", Integer.parseInt(parts[0]), "type", parts[1]));
+            }
+        });
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("run", runId);
         result.put("lastStep", layers.stream().mapToLong(l -> (Long) l.get("step")).max().orElse(-1));
@@ -121,6 +118,21 @@ public final class HealthQueries {
             return LayerHealth.parseFrom(bytes);
         } catch (IOException e) {
             throw new IllegalStateException("corrupt health in the state store", e);
+        }
+    }
+
+    /**
+     * Reads entries of a store. The store can migrate or close while it is read (a rebalance, a
+     * thread that died): its iterator then throws InvalidStateStoreException, which is a 503 and a
+     * retry, not a server error.
+     */
+    private void scan(String name, Function<ReadOnlyKeyValueStore<String, byte[]>, KeyValueIterator<String, byte[]>> open,
+                      Consumer<KeyValue<String, byte[]>> each) {
+        try (KeyValueIterator<String, byte[]> iterator = open.apply(store(name))) {
+            iterator.forEachRemaining(each);
+        } catch (InvalidStateStoreException e) {
+            throw new HttpError(503, "state store " + name + " is not queryable now (" + streams.state()
+                    + ", rebalancing?); retry shortly");
         }
     }
 

@@ -27,6 +27,8 @@ public final class MonitorMetrics implements MonitorEvents {
     private final Counter incompleteHealth;
     private final Map<String, Counter> alertTransitions = new ConcurrentHashMap<>();
     private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
+    private final Map<String, Counter> skipped = new ConcurrentHashMap<>();
+    private final Counter stepsTracked;
 
     public MonitorMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -41,6 +43,8 @@ public final class MonitorMetrics implements MonitorEvents {
                 .description("runs dropped from state after retention").register(registry);
         punctuationFailures = Counter.builder("gradwatch.monitor.punctuation.failures")
                 .description("expiry/retention passes that threw (see the log)").register(registry);
+        stepsTracked = Counter.builder("gradwatch.monitor.step.records")
+                .description("step records folded into their run's info").register(registry);
         completeHealth = healthCounter(true);
         incompleteHealth = healthCounter(false);
     }
@@ -92,6 +96,18 @@ public final class MonitorMetrics implements MonitorEvents {
     @Override
     public void deadLetter(String reason) {
         deadLetter(reason, 1);
+    }
+
+    @Override
+    public void stepTracked() {
+        stepsTracked.increment();
+    }
+
+    @Override
+    public void skipped(String topic, String reason) {
+        skipped.computeIfAbsent(topic + "/" + reason, key -> Counter.builder("gradwatch.monitor.skipped.records")
+                .description("outputs that could not be sent and were dropped so the partition moves on (see the log)")
+                .tag("topic", topic).tag("reason", reason).register(registry)).increment();
     }
 
     private void deadLetter(String reason, double amount) {

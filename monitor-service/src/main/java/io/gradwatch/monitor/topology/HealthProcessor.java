@@ -68,7 +68,7 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         TensorRecord tensor = record.value();
         if (tensor == null) {
             // A tombstone: nothing to analyse, and nothing a publisher should send here.
-            throw new MalformedRecordException(MalformedRecordException.Reason.MISSING_FIELD,
+            throw new MalformedRecordException(MalformedRecordException.Reason.TOMBSTONE,
                     "the record has no value (a tombstone)");
         }
         if (!tensor.getRunId().equals(record.key())) {
@@ -92,28 +92,42 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
                             + tensor.getLayer() + " started with seq_len " + state.seqLen());
         }
         long now = context.currentSystemTimeMs();
-        if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
-            // From now on this layer's steps wait for their activations before they are analysed.
-            baseline.markPublishesActivations(now);
-            baselines.put(layerKey, baseline.toBytes());
-        }
         if (late) {
+            markActivations(tensor, baseline, layerKey, now);
             events.late();
             return;
         }
         if (state == null) {
             state = StepState.start(tensor, now);
         }
-        if (!state.add(tensor, TensorView.of(tensor), config.thresholds().saturationMargin())) {
+        // Everything that can reject the record runs before the first write: a rejected record leaves
+        // nothing behind (Kafka Streams keeps a failed record's store writes).
+        byte[] folded = null;
+        boolean added = state.add(tensor, TensorView.of(tensor), config.thresholds().saturationMargin());
+        boolean complete = added && state.isComplete(baseline.publishesActivations()
+                || tensor.getKind() == TensorKind.ACTIVATION);
+        if (added && !complete) {
+            folded = state.toBytes();
+        }
+        markActivations(tensor, baseline, layerKey, now);
+        if (!added) {
             events.duplicate();
             return;
         }
         events.accepted();
-        if (state.isComplete(baseline.publishesActivations())) {
+        if (complete) {
             partial.delete(key);
             finish(runId, tensor.getStep(), tensor.getLayer(), state, true, record.timestamp());
         } else {
-            partial.put(key, state.toBytes());
+            partial.put(key, folded);
+        }
+    }
+
+    /** From the first ACTIVATION on, this layer's steps wait for their activations before they are analysed. */
+    private void markActivations(TensorRecord tensor, Baseline baseline, String layerKey, long now) {
+        if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
+            baseline.markPublishesActivations(now);
+            baselines.put(layerKey, baseline.toBytes());
         }
     }
 

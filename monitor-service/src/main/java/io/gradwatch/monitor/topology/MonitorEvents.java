@@ -33,4 +33,15 @@ public interface MonitorEvents {
 
     default void deadLetter(String reason) {
     }
+
+    /** A StepRecord folded into its run's info (every step record is tracked or a dead letter). */
+    default void stepTracked() {
+    }
+
+    /**
+     * An output for {@code topic} (a dead letter, a result) that could not be sent and was dropped so
+     * the partition moves on; logged with the input record's topic, partition and offset.
+     */
+    default void skipped(String topic, String reason) {
+    }
 }

@@ -10,6 +10,7 @@ import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.Properties;
+import java.util.function.Function;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -18,6 +19,7 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.Stores;
 
 /**
@@ -29,6 +31,7 @@ import org.apache.kafka.streams.state.Stores;
  *                           +--> gradwatch.alerts   (AlertEvent: FIRING, RESOLVED, ACTION_TAKEN)
  *                           +--> gradwatch.control  (ControlCommand, closed loop only)
  * undecodable or unprocessable records --> gradwatch.dlq (Kafka Streams' exception handlers)
+ * a dead letter or result the producer cannot send --> skipped, counted and logged (never a stalled partition)
  * </pre>
  * Both inputs are keyed by run id, so one run's records meet in one task: no repartitioning.
  */
@@ -49,18 +52,28 @@ public final class MonitorTopology {
     }
 
     static void describe(StreamsBuilder builder, MonitorConfig config, MonitorEvents events) {
+        describe(builder, config, events, Stores::persistentKeyValueStore);
+    }
+
+    /**
+     * The dataflow with stores from {@code stores}: RocksDB in the service; the fuzz test uses
+     * in-memory ones, because TopologyTestDriver commits, and so flushes every RocksDB store to
+     * disk, after each record.
+     */
+    static void describe(StreamsBuilder builder, MonitorConfig config, MonitorEvents events,
+                         Function<String, KeyValueBytesStoreSupplier> stores) {
         for (String store : new String[] {PARTIAL_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE}) {
             // Cached: a step's state is rewritten by each of its T records, but only the value at commit
             // time needs to reach RocksDB and the changelog (one write per key per commit, not per record).
-            builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store), Serdes.String(),
+            builder.addStateStore(Stores.keyValueStoreBuilder(stores.apply(store), Serdes.String(),
                     Serdes.ByteArray()).withCachingEnabled());
         }
-        builder.stream(Topics.STEPS, Consumed.with(Serdes.String(), GradwatchSerdes.stepRecord())
+        builder.stream(Topics.STEPS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.stepRecord())
                         .withName("steps-source"))
-                .process(RunTracker::new, Named.as("track-runs"), RUNS_STORE);
+                .process(() -> new RunTracker(events), Named.as("track-runs"), RUNS_STORE);
 
         KStream<String, MessageLite> results = builder
-                .stream(Topics.GRADIENTS, Consumed.with(Serdes.String(), GradwatchSerdes.tensorRecord())
+                .stream(Topics.GRADIENTS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.tensorRecord())
                         .withName("gradients-source"))
                 .process(() -> new HealthProcessor(config, events), Named.as("analyse-layers"), PARTIAL_STORE,
                         BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE);
@@ -83,6 +96,7 @@ public final class MonitorTopology {
         properties.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         properties.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnDeserialization.class);
         properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
+        properties.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProduction.class);
         properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
         // An idle stream thread blocks in poll for poll.ms before it looks at the commit interval
         // again: at the default 100 ms a result could wait commit interval + 100 ms to be visible.

@@ -1,5 +1,6 @@
 package io.gradwatch.monitor.topology;
 
+import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.v1.StepRecord;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -8,8 +9,13 @@ import org.apache.kafka.streams.state.KeyValueStore;
 
 /** Keeps {@link RunInfo} per run from gradwatch.steps. */
 final class RunTracker implements Processor<String, StepRecord, Void, Void> {
+    private final MonitorEvents events;
     private KeyValueStore<String, byte[]> runs;
     private ProcessorContext<Void, Void> context;
+
+    RunTracker(MonitorEvents events) {
+        this.events = events;
+    }
 
     @Override
     public void init(ProcessorContext<Void, Void> context) {
@@ -20,6 +26,15 @@ final class RunTracker implements Processor<String, StepRecord, Void, Void> {
     @Override
     public void process(Record<String, StepRecord> record) {
         StepRecord step = record.value();
+        if (step == null) {
+            throw new MalformedRecordException(MalformedRecordException.Reason.TOMBSTONE,
+                    "the step record has no value (a tombstone)");
+        }
+        if (!step.getRunId().equals(record.key())) {
+            // Keys decide partitions: a step keyed with another run would update the wrong instance's state.
+            throw new MalformedRecordException(MalformedRecordException.Reason.KEY_MISMATCH,
+                    "key differs from run_id '" + step.getRunId() + "'");
+        }
         String runId = step.getRunId();
         byte[] known = runs.get(runId);
         RunInfo previous = known == null ? null : RunInfo.fromBytes(known);
@@ -28,5 +43,6 @@ final class RunTracker implements Processor<String, StepRecord, Void, Void> {
                 : previous != null && previous.closedLoop();
         long lastStep = Math.max(step.getStep(), previous == null ? -1 : previous.lastStep());
         runs.put(runId, new RunInfo(context.currentSystemTimeMs(), lastStep, closedLoop).toBytes());
+        events.stepTracked();
     }
 }

@@ -20,6 +20,7 @@ import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,17 +28,20 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MonitorTopologyTest {
     private static final int T = 5;
@@ -51,6 +55,8 @@ class MonitorTopologyTest {
     private TestOutputTopic<String, AlertEvent> alerts;
     private TestOutputTopic<String, ControlCommand> control;
     private TestOutputTopic<byte[], byte[]> dlq;
+    @TempDir
+    Path stateDir;
 
     private void start(Map<String, String> overrides) {
         Map<String, String> all = new HashMap<>(overrides);
@@ -83,8 +89,11 @@ class MonitorTopologyTest {
                 outcomes.add("punctuation-failed");
             }
         };
-        driver = new TopologyTestDriver(MonitorTopology.build(config, events),
-                MonitorTopology.streamsProperties(config, events), Instant.parse("2026-11-23T00:00:00Z"));
+        Properties properties = MonitorTopology.streamsProperties(config, events);
+        // Its own state directory: test JVMs of other checkouts may run at the same time.
+        properties.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(MonitorTopology.build(config, events), properties,
+                Instant.parse("2026-11-23T00:00:00Z"));
         gradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(),
                 GradwatchSerdes.tensorRecord().serializer());
         rawGradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(), new ByteArraySerializer());
@@ -282,14 +291,65 @@ class MonitorTopologyTest {
         raw.pipeInput("run-a".getBytes(StandardCharsets.UTF_8), (byte[]) null);
         publish("run-a", 0, geometric(0.9));
 
-        assertThat(deadLetters).containsExactly("KEY_MISMATCH", "KEY_MISMATCH", "MISSING_FIELD");
+        assertThat(deadLetters).containsExactly("KEY_MISMATCH", "KEY_MISMATCH", "TOMBSTONE");
         List<TestRecord<byte[], byte[]>> letters = dlq.readRecordsToList();
-        assertThat(letters).hasSize(3);
+        // The garbage key is rejected as its bytes are read (strict UTF-8), and TopologyTestDriver does
+        // not forward the deserialization handler's letters: MalformedCorpusIT reads that one from a broker.
+        assertThat(letters).hasSize(2);
         assertThat(letters.get(0).key()).isNull();
         assertThat(header(letters.get(0), DeadLetters.HEADER_ERROR)).contains("key null differs");
-        assertThat(letters.get(1).key()).containsExactly((byte) 0xc3, (byte) 0x28, 0, (byte) 0xff);
-        assertThat(header(letters.get(2), DeadLetters.HEADER_ERROR)).contains("tombstone");
+        assertThat(header(letters.get(1), DeadLetters.HEADER_ERROR)).contains("tombstone");
         assertThat(health.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void unknownEnumNumbersAreUnknownEnumCountedOnceAndLeaveNoTraceInTheState() {
+        start(Map.of());
+        TensorRecord activation = tensor("run-e", 0, 0, 0, TensorKind.ACTIVATION, ActivationFunction.TANH,
+                new float[8]).toBuilder().setActivationValue(99).build();
+        rawGradients.pipeInput("run-e", activation.toByteArray());
+        TensorRecord cell = step("run-e", 0, 0, geometric(0.9)).get(0).toBuilder().setCellValue(99).build();
+        rawGradients.pipeInput("run-e", cell.toByteArray());
+        rawGradients.pipeInput("run-e", step("run-e", 0, 0, geometric(0.9)).get(0).toBuilder().setKindValue(42)
+                .build().toByteArray());
+        assertThat(outcomes).containsExactly("dlq:UNKNOWN_ENUM", "dlq:UNKNOWN_ENUM", "dlq:UNKNOWN_ENUM");
+        assertThat(entries(MonitorTopology.BASELINE_STORE)).isZero();
+        assertThat(entries(MonitorTopology.PARTIAL_STORE)).isZero();
+        // The layer is not taken for one that publishes activations: its step completes on its gradients
+        // at once, without waiting out the grace time.
+        publish("run-e", 0, geometric(0.9));
+        LayerHealth result = health.readValue();
+        assertThat(result.getComplete()).isTrue();
+        assertThat(outcomes.subList(3, outcomes.size())).hasSize(T).containsOnly("accepted");
+    }
+
+    @Test
+    void aKeyThatIsNotValidUtf8IsAKeyMismatchEvenIfItsReplacementCharacterIsTheRunId() {
+        start(Map.of());
+        TestInputTopic<byte[], byte[]> raw = driver.createInputTopic(Topics.GRADIENTS, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        raw.pipeInput(new byte[] {(byte) 0xff}, step("\uFFFD", 0, 0, geometric(0.9)).get(0).toByteArray());
+        TestInputTopic<byte[], byte[]> rawSteps = driver.createInputTopic(Topics.STEPS, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        rawSteps.pipeInput(new byte[] {(byte) 0xff}, StepRecord.newBuilder().setRunId("\uFFFD").setStep(1).build()
+                .toByteArray());
+        assertThat(outcomes).containsExactly("dlq:KEY_MISMATCH", "dlq:KEY_MISMATCH");
+        assertThat(entries(MonitorTopology.PARTIAL_STORE)).isZero();
+        assertThat(entries(MonitorTopology.RUNS_STORE)).isZero();
+    }
+
+    @Test
+    void aTombstoneOnStepsIsATombstoneNotANullPointerException() {
+        start(Map.of());
+        TestInputTopic<String, byte[]> rawSteps = driver.createInputTopic(Topics.STEPS, new StringSerializer(),
+                new ByteArraySerializer());
+        rawSteps.pipeInput("run-s", (byte[]) null);
+        steps.pipeInput("run-s", StepRecord.newBuilder().setRunId("run-s").setStep(3).build());
+        assertThat(deadLetters).containsExactly("TOMBSTONE");
+        TestRecord<byte[], byte[]> letter = dlq.readRecord();
+        assertThat(header(letter, DeadLetters.HEADER_TOPIC)).isEqualTo(Topics.STEPS);
+        assertThat(header(letter, DeadLetters.HEADER_REASON)).isEqualTo("TOMBSTONE");
+        assertThat(entries(MonitorTopology.RUNS_STORE)).isEqualTo(1);
     }
 
     @Test
