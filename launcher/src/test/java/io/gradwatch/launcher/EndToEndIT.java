@@ -87,8 +87,11 @@ class EndToEndIT {
                 assertThat(run.minHorizon()).isBetween(1, 15);
             });
             assertThat(StatusCommand.render(runs)).hasSize(3);
+            // Exit code 1: NonFinite is critical and fires for the exploding run; the vanishing run alone is 0.
             assertThat(new picocli.CommandLine(new StackMain()).execute("status", "--port-base",
-                    Integer.toString(layout.portBase()))).isZero();
+                    Integer.toString(layout.portBase()))).isEqualTo(1);
+            assertThat(new picocli.CommandLine(new StackMain()).execute("status", "--port-base",
+                    Integer.toString(layout.portBase()), "--run", VANISHING_RUN)).isZero();
 
             // Every rule is valid PromQL here, and every series it reads exists for the demo runs.
             for (String expr : ruleExpressions()) {
