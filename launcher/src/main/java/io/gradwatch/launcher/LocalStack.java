@@ -78,7 +78,10 @@ public final class LocalStack implements AutoCloseable {
             }
             progress.say("starting Kafka (KRaft, single node" + (security == null ? "" : ", SASL_SSL") + ") on "
                     + layout.bootstrapServers());
+            long started = System.nanoTime();
             stack.kafka = LocalKafka.start(kafkaConfig);
+            progress.say(String.format(java.util.Locale.ROOT, "Kafka ready on %s after %.1f s",
+                    layout.bootstrapServers(), (System.nanoTime() - started) / 1e9));
             stack.kafka.createTopics(Topics.ALL, PARTITIONS);
             Map<String, String> monitorEnv = new java.util.HashMap<>(Map.of("GRADWATCH_KAFKA_STATE_DIR",
                     layout.dataDir().resolve("monitor-state").toString()));
