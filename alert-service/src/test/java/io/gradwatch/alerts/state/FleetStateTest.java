@@ -79,6 +79,26 @@ class FleetStateTest {
     }
 
     @Test
+    void stepRecordsExposeNormsBeforeAndAfterClippingLearningRateAndBoundedParameterNorms() {
+        FleetState state = state(10);
+        StepRecord.Builder step = StepRecord.newBuilder().setRunId("run-a").setStep(5).setGradNorm(4).setGradNormClipped(1)
+                .setLearningRate(5e-4);
+        for (int p = 0; p < 40; p++) {
+            step.putParamGradNorms(String.format("layer%02d.weight", p), p);
+        }
+        state.apply(step.build());
+        String scrape = registry.scrape();
+        assertThat(scrape).contains("gradwatch_gradient_global_norm{run=\"run-a\"} 4.0")
+                .contains("gradwatch_gradient_global_norm_clipped{run=\"run-a\"} 1.0")
+                .contains("gradwatch_training_learning_rate{run=\"run-a\"} 5.0E-4")
+                .contains("gradwatch_parameter_gradient_norm{parameter=\"layer31.weight\",run=\"run-a\"} 31.0")
+                .doesNotContain("parameter=\"layer32.weight\"");
+        now.addAndGet(60_001);
+        state.expire();
+        assertThat(registry.scrape()).doesNotContain("gradwatch_parameter_gradient_norm{");
+    }
+
+    @Test
     void theGradientFlowKeepsTheLastStepsAtBoundedTimestepsAsLog10Norms() {
         FleetState state = new FleetState(10, 60_000, 100, new FleetState.History(3, 4, 5, 10), now::get, metrics);
         for (int step = 0; step < 5; step++) {
