@@ -45,12 +45,14 @@ class SlowClientsIT {
                 slowClients.add(SlowClient.dribblingHeaders(service.port()));
             }
             // Every slow client has sent its first bytes, so each holds a worker while the probes are sent.
+            long slowestProbe = 0;
             for (String probe : List.of("/healthz", "/readyz", "/metrics")) {
                 long start = System.nanoTime();
                 HttpResponse<String> response = get(service, probe, Duration.ofSeconds(2));
                 long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
                 assertThat(response.statusCode()).as(probe).isEqualTo(200);
                 assertThat(millis).as(probe + " answered within (ms)").isLessThan(READ_TIMEOUT.toMillis());
+                slowestProbe = Math.max(slowestProbe, millis);
             }
             assertThat(slowClients).allSatisfy(slow -> assertThat(slow.closedAfter()).isNotDone());
             for (SlowClient slow : slowClients) {
@@ -59,6 +61,9 @@ class SlowClientsIT {
                         READ_TIMEOUT.toMillis() + 1_500);
             }
             assertThat(service.timedOutRequests()).isEqualTo(20);
+            System.err.printf("20 slow clients: slowest probe %d ms; slow clients closed after %d to %d ms%n",
+                    slowestProbe, slowClients.stream().mapToLong(slow -> slow.closedAfter().join()).min().orElse(0),
+                    slowClients.stream().mapToLong(slow -> slow.closedAfter().join()).max().orElse(0));
             assertThat(get(service, "/healthz", Duration.ofSeconds(2)).statusCode()).isEqualTo(200);
         }
     }
