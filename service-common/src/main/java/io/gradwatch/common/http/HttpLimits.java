@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /**
  * How much a client may take from a service's HTTP server: the whole request (request line,
- * headers and body) must arrive within {@code readTimeout} of its first byte, the response must be
- * taken within the same time, and at most {@code threads} requests are read and answered at once
+ * headers and body) must arrive within {@code readTimeout} once a worker starts reading it, the
+ * response must be taken within the same time, and at most {@code threads} requests are read and answered at once
  * with {@code queue} more waiting; beyond that a request is answered 503 at once.
  *
  * @param readTimeout how long a request may take to arrive, and its response to be taken

@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
 public final class HttpService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpService.class);
     private static final int MAX_BODY_BYTES = 1 << 20;
+    /** Built once: the answer when every worker is busy must cost next to nothing. */
+    private static final Response BUSY = Response.error(503, "server busy; retry shortly")
+            .withHeader("Retry-After", "1").withHeader("Connection", "close");
 
     private final HttpSettings settings;
     private final List<Route> routes = new ArrayList<>();
@@ -101,11 +104,14 @@ public final class HttpService implements AutoCloseable {
         return executor.rejected();
     }
 
+    WorkerPool workers() {
+        return executor;
+    }
+
     private void dispatch(HttpExchange exchange) {
         WorkerPool.Watch watch = WorkerPool.current();
         if (watch != null && watch.overloaded()) {
-            send(exchange, Response.error(503, "server busy; retry shortly").withHeader("Retry-After", "1")
-                    .withHeader("Connection", "close"));
+            send(exchange, BUSY);
             return;
         }
         Response response;

@@ -78,6 +78,16 @@ final class WorkerPool implements Executor, AutoCloseable {
         return rejected.get();
     }
 
+    /** Workers serving a request now. */
+    int busy() {
+        return workers.getActiveCount();
+    }
+
+    /** Requests waiting for a worker. */
+    int queued() {
+        return workers.getQueue().size();
+    }
+
     private void watched(Runnable exchange, boolean overloaded) {
         Watch watch = new Watch(Thread.currentThread(), overloaded);
         watch.arm();

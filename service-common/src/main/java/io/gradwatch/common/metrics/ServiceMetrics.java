@@ -12,7 +12,10 @@ public final class ServiceMetrics {
     private ServiceMetrics() {
     }
 
-    /** A registry whose every meter, bound now or later, passes {@code promtool check metrics} ({@link PrometheusNaming}). */
+    /**
+     * A registry whose every meter, bound now or later, passes {@code promtool check metrics}
+     * ({@link PrometheusNaming}).
+     */
     public static PrometheusMeterRegistry prometheusRegistry() {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.config().meterFilter(PrometheusNaming.filter());
