@@ -5,8 +5,8 @@ import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.HttpSettings;
 import io.gradwatch.common.http.Response;
+import io.gradwatch.common.metrics.ServiceMetrics;
 import io.gradwatch.trainer.metrics.TrainerMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.TensorRecords;
@@ -238,8 +238,11 @@ public final class TrainCommand implements Callable<Integer> {
             TrainingRun trainingRun = new TrainingRun(spec, sequenceTask, network, setup.optimizer(), publisher,
                     commands, out::println, setup.firstStep(), setup.rng());
             if (metricsPort != null) {
-                PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+                PrometheusMeterRegistry registry = ServiceMetrics.prometheusRegistry();
                 trainingRun.observe(new TrainerMetrics(registry, spec.runId(), publisher)::step);
+                if (publisher instanceof KafkaGradientPublisher kafkaPublisher) {
+                    kafkaPublisher.bindMetrics(registry);
+                }
                 metricsHttp = new HttpService(new HttpSettings(metricsHost, metricsPort, new HttpAuth.None()))
                         .publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
                         .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
