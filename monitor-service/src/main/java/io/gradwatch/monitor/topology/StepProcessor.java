@@ -86,13 +86,10 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
             Flag flag = flags.stream().filter(f -> f.type() == type).findFirst().orElse(null);
             stepAlert(runId, StepRules.RUN_LAYER, step.getStep(), type, flag, nonFinite, record.timestamp(), now);
         }
-        if (!nonFinite) {
-            byte[] latest = runSteps.get(runId);
-            RunSteps current = latest == null ? steps : RunSteps.fromBytes(latest);
-            if (current.loop().engaged()) {
-                loop.follow(context, alerts, runs, runId, current, step, record.timestamp(), now);
-                runSteps.put(runId, current.toBytes());
-            }
+        // Only records after the action count towards its effect; a non-finite one has already stopped the run.
+        if (managed && !nonFinite) {
+            loop.follow(context, alerts, runs, runId, steps, step, record.timestamp(), now);
+            runSteps.put(runId, steps.toBytes());
         }
     }
 
