@@ -18,25 +18,31 @@ import io.gradwatch.protocol.v1.RunMetadata;
 import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The step-level rules, explosions before NaN, and the closed loop's ladder, through the real topology. */
 class StepRulesTopologyTest {
     private static final int T = 5;
     private TopologyTestDriver driver;
     private TestInputTopic<String, TensorRecord> gradients;
+    @TempDir
+    Path stateDir;
     private TestInputTopic<String, StepRecord> steps;
     private TestOutputTopic<String, AlertEvent> alerts;
     private TestOutputTopic<String, ControlCommand> control;
@@ -45,8 +51,11 @@ class StepRulesTopologyTest {
         Map<String, String> all = new HashMap<>(overrides);
         all.putIfAbsent("monitor.grace", "10s");
         MonitorConfig config = MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), all));
-        driver = new TopologyTestDriver(MonitorTopology.build(config, MonitorEvents.NONE),
-                MonitorTopology.streamsProperties(config, MonitorEvents.NONE), Instant.parse("2026-11-23T00:00:00Z"));
+        Properties properties = MonitorTopology.streamsProperties(config, MonitorEvents.NONE);
+        // Its own state directory: test JVMs of other checkouts may run at the same time.
+        properties.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(MonitorTopology.build(config, MonitorEvents.NONE), properties,
+                Instant.parse("2026-11-23T00:00:00Z"));
         gradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(),
                 GradwatchSerdes.tensorRecord().serializer());
         steps = driver.createInputTopic(Topics.STEPS, new StringSerializer(), GradwatchSerdes.stepRecord().serializer());
