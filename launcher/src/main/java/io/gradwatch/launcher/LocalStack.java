@@ -126,7 +126,7 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /** Starts one training job against this stack. */
-    public ManagedProcess startTrainer(String runId, List<String> trainArgs) {
+    public synchronized ManagedProcess startTrainer(String runId, List<String> trainArgs) {
         List<String> args = new ArrayList<>(List.of("train", "--run-id", runId));
         args.addAll(trainArgs);
         Map<String, String> env = new java.util.HashMap<>(kafkaEnv(layout));
@@ -139,13 +139,14 @@ public final class LocalStack implements AutoCloseable {
         return trainer;
     }
 
-    public void stopTrainers() {
+    public synchronized void stopTrainers() {
         trainers.forEach(ManagedProcess::stop);
         trainers.clear();
     }
 
+    /** Synchronized: Ctrl-C's shutdown hook and the command's own close may run at once. */
     @Override
-    public void close() {
+    public synchronized void close() {
         stopTrainers();
         for (int i = services.size() - 1; i >= 0; i--) {
             services.get(i).stop();
