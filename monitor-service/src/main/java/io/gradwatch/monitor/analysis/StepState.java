@@ -1,8 +1,12 @@
 package io.gradwatch.monitor.analysis;
 
+import io.gradwatch.protocol.ActivationStats;
+import io.gradwatch.protocol.TensorStats;
 import io.gradwatch.protocol.TensorView;
 import io.gradwatch.protocol.v1.ActivationFunction;
+import io.gradwatch.protocol.v1.ActivationSummary;
 import io.gradwatch.protocol.v1.CellType;
+import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -48,6 +52,34 @@ public final class StepState {
 
     public static StepState start(TensorRecord first, long nowMs) {
         return new StepState(first.getSeqLen(), first.getCell(), first.getActivation(), nowMs);
+    }
+
+    /**
+     * The whole step from its summary (validated by the serde): the same state its TensorRecords
+     * would have left, because the producer reduced them with the same {@link TensorStats} and
+     * {@link ActivationStats}.
+     */
+    public static StepState of(GradientSummary summary, long nowMs) {
+        int seqLen = summary.getSeqLen();
+        StepState state = new StepState(seqLen, summary.getCell(), summary.getActivation(), nowMs);
+        for (int t = 0; t < seqLen; t++) {
+            state.norms[t] = summary.getNorm(t);
+            state.maxAbs[t] = summary.getMaxAbs(t);
+            state.meanAbs[t] = summary.getMeanAbs(t);
+            state.nonFinite += summary.getNonFinite(t);
+        }
+        state.gradients.set(0, seqLen);
+        state.hidden = summary.getUnits();
+        if (summary.hasActivations()) {
+            ActivationSummary activations = summary.getActivations();
+            state.activations.set(0, seqLen);
+            state.aliveUnits = BitSet.valueOf(activations.getEverNonzero().toByteArray());
+            state.saturated = activations.getSaturated();
+            state.activationValues = activations.getValues();
+            state.hidden = Math.max(state.hidden, activations.getUnits());
+        }
+        state.eventTimeMs = summary.getEventTimeMs();
+        return state;
     }
 
     /**
@@ -97,26 +129,10 @@ public final class StepState {
     }
 
     private void foldActivations(TensorView view, double margin) {
-        int columns = view.columns();
-        int rows = view.rows();
-        // tanh saturates at -1 and 1, sigmoid at 0 and 1: "within margin of a bound".
-        double low = activation == ActivationFunction.SIGMOID ? margin : -1 + margin;
-        double high = 1 - margin;
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < columns; c++) {
-                float value = view.get(r * columns + c);
-                if (value != 0f) {
-                    aliveUnits.set(c);
-                }
-                if (value <= low || value >= high) {
-                    saturated++;
-                }
-                if (!Float.isFinite(value)) {
-                    nonFinite++;
-                }
-            }
-        }
-        activationValues += (long) rows * columns;
+        ActivationStats stats = ActivationStats.of(view, activation, margin, aliveUnits);
+        saturated += stats.saturated();
+        nonFinite += stats.nonFinite();
+        activationValues += stats.values();
     }
 
     /** All HIDDEN_GRAD timesteps arrived, and all ACTIVATION timesteps too if any came. */

@@ -14,6 +14,7 @@ import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.ControlCommand;
+import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * {@code ControlCommand}s. A wall-clock punctuator expires incomplete steps and forgets runs that
  * stopped reporting, so state stays bounded.
  */
-final class HealthProcessor implements Processor<String, TensorRecord, String, MessageLite> {
+final class HealthProcessor implements Processor<String, MessageLite, String, MessageLite> {
     private static final AlertType[] ALERT_TYPES = {AlertType.VANISHING, AlertType.EXPLODING, AlertType.NON_FINITE,
         AlertType.DEAD_RELU, AlertType.SATURATED};
 
@@ -63,19 +64,56 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         context.schedule(config.punctuateEvery(), PunctuationType.WALL_CLOCK_TIME, this::expire);
     }
 
+    /** A TensorRecord from gradwatch.gradients or a GradientSummary from gradwatch.summaries. */
     @Override
-    public void process(Record<String, TensorRecord> record) {
-        TensorRecord tensor = record.value();
-        if (tensor == null) {
+    public void process(Record<String, MessageLite> record) {
+        MessageLite value = record.value();
+        if (value == null) {
             // A tombstone: nothing to analyse, and nothing a publisher should send here.
             throw new MalformedRecordException(MalformedRecordException.Reason.TOMBSTONE,
                     "the record has no value (a tombstone)");
         }
-        if (!tensor.getRunId().equals(record.key())) {
+        if (value instanceof GradientSummary summary) {
+            requireKey(record.key(), summary.getRunId());
+            processSummary(summary, record.timestamp());
+        } else {
+            TensorRecord tensor = (TensorRecord) value;
+            requireKey(record.key(), tensor.getRunId());
+            processTensor(tensor, record.timestamp());
+        }
+    }
+
+    private static void requireKey(String key, String runId) {
+        if (!runId.equals(key)) {
             // Keys decide partitions; a record keyed with another run would be analysed on the wrong instance.
             throw new MalformedRecordException(MalformedRecordException.Reason.KEY_MISMATCH,
-                    "key " + describeKey(record.key()) + " differs from run_id '" + tensor.getRunId() + "'");
+                    "key " + describeKey(key) + " differs from run_id '" + runId + "'");
         }
+    }
+
+    /**
+     * A whole step in one record: analysed at once, with the same late rule as tensors (a step at
+     * or before the layer's last analysed one is late) and no partial state.
+     */
+    private void processSummary(GradientSummary summary, long timestamp) {
+        String runId = summary.getRunId();
+        String layerKey = StoreKeys.layer(runId, summary.getLayer());
+        byte[] baselineBytes = baselines.get(layerKey);
+        if (baselineBytes != null && summary.getStep() <= Baseline.fromBytes(baselineBytes).lastStep()) {
+            events.late();
+            return;
+        }
+        String key = StoreKeys.step(runId, summary.getStep(), summary.getLayer());
+        if (partial.get(key) != null) {
+            throw new MalformedRecordException(MalformedRecordException.Reason.MIXED_SOURCES, "a summary of step "
+                    + summary.getStep() + " of layer " + summary.getLayer() + " whose tensors are arriving");
+        }
+        events.accepted();
+        finish(runId, summary.getStep(), summary.getLayer(), StepState.of(summary, context.currentSystemTimeMs()),
+                true, timestamp);
+    }
+
+    private void processTensor(TensorRecord tensor, long timestamp) {
         String runId = tensor.getRunId();
         String layerKey = StoreKeys.layer(runId, tensor.getLayer());
         byte[] baselineBytes = baselines.get(layerKey);
@@ -117,7 +155,7 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         events.accepted();
         if (complete) {
             partial.delete(key);
-            finish(runId, tensor.getStep(), tensor.getLayer(), state, true, record.timestamp());
+            finish(runId, tensor.getStep(), tensor.getLayer(), state, true, timestamp);
         } else {
             partial.put(key, folded);
         }

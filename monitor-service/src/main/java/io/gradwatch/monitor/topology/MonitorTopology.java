@@ -26,14 +26,15 @@ import org.apache.kafka.streams.state.Stores;
  * The gradient-health dataflow, top to bottom like the design sketch:
  * <pre>
  * gradwatch.steps     --> track-runs (runs store)
- * gradwatch.gradients --> analyse-layers (partial-steps, baselines, alert-states, latest-health, runs)
+ * gradwatch.gradients --+
+ * gradwatch.summaries --+-> analyse-layers (partial-steps, baselines, alert-states, latest-health, runs)
  *                           +--> gradwatch.health   (LayerHealth)
  *                           +--> gradwatch.alerts   (AlertEvent: FIRING, RESOLVED, ACTION_TAKEN)
  *                           +--> gradwatch.control  (ControlCommand, closed loop only)
  * undecodable or unprocessable records --> gradwatch.dlq (Kafka Streams' exception handlers)
  * a dead letter or result the producer cannot send --> skipped, counted and logged (never a stalled partition)
  * </pre>
- * Both inputs are keyed by run id, so one run's records meet in one task: no repartitioning.
+ * All inputs are keyed by run id, so one run's records meet in one task: no repartitioning.
  */
 public final class MonitorTopology {
     public static final String PARTIAL_STORE = "partial-steps";
@@ -72,9 +73,15 @@ public final class MonitorTopology {
                         .withName("steps-source"))
                 .process(() -> new RunTracker(events), Named.as("track-runs"), RUNS_STORE);
 
-        KStream<String, MessageLite> results = builder
+        KStream<String, MessageLite> tensors = builder
                 .stream(Topics.GRADIENTS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.tensorRecord())
                         .withName("gradients-source"))
+                .mapValues(value -> (MessageLite) value, Named.as("tensors-as-input"));
+        KStream<String, MessageLite> summaries = builder
+                .stream(Topics.SUMMARIES, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.gradientSummary())
+                        .withName("summaries-source"))
+                .mapValues(value -> (MessageLite) value, Named.as("summaries-as-input"));
+        KStream<String, MessageLite> results = tensors.merge(summaries, Named.as("gradient-inputs"))
                 .process(() -> new HealthProcessor(config, events), Named.as("analyse-layers"), PARTIAL_STORE,
                         BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE);
         results.filter((run, value) -> value instanceof LayerHealth, Named.as("only-health"))
