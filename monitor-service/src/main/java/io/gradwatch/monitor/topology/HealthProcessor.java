@@ -8,6 +8,10 @@ import io.gradwatch.monitor.analysis.Flag;
 import io.gradwatch.monitor.analysis.LayerAnalysis;
 import io.gradwatch.monitor.analysis.Remedies;
 import io.gradwatch.monitor.analysis.StepState;
+import io.gradwatch.monitor.analysis.TimestepStats;
+import io.gradwatch.protocol.state.v1.StepHeader;
+import io.gradwatch.protocol.state.v1.TimestepEntry;
+import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.TensorView;
 import io.gradwatch.protocol.v1.AlertEvent;
@@ -42,11 +46,13 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     private final MonitorConfig config;
     private final MonitorEvents events;
     private ProcessorContext<String, MessageLite> context;
-    private KeyValueStore<String, byte[]> partial;
-    private KeyValueStore<String, byte[]> baselines;
-    private KeyValueStore<String, byte[]> alerts;
-    private KeyValueStore<String, byte[]> latest;
-    private KeyValueStore<String, byte[]> runs;
+    private StepAccumulator steps;
+    private KeyValueStore<String, StepHeader> partial;
+    private KeyValueStore<String, TimestepEntry> timesteps;
+    private KeyValueStore<String, Baseline> baselines;
+    private KeyValueStore<String, AlertMachine.State> alerts;
+    private KeyValueStore<String, LayerHealth> latest;
+    private KeyValueStore<String, RunInfo> runs;
 
     HealthProcessor(MonitorConfig config, MonitorEvents events) {
         this.config = config;
@@ -57,6 +63,8 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     public void init(ProcessorContext<String, MessageLite> context) {
         this.context = context;
         partial = context.getStateStore(MonitorTopology.PARTIAL_STORE);
+        timesteps = context.getStateStore(MonitorTopology.TIMESTEP_STORE);
+        steps = new StepAccumulator(partial, timesteps);
         baselines = context.getStateStore(MonitorTopology.BASELINE_STORE);
         alerts = context.getStateStore(MonitorTopology.ALERT_STORE);
         latest = context.getStateStore(MonitorTopology.LATEST_STORE);
@@ -92,19 +100,21 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     }
 
     /**
-     * A whole step in one record: analysed at once, with the same late rule as tensors (a step at
-     * or before the layer's last analysed one is late) and no partial state.
+     * A whole step in one record: its timesteps go through the same {@code TimestepStats} fold as
+     * tensors' ({@link StepState#of(GradientSummary, long)}), in memory, and the step is analysed
+     * at once, so a summary writes no open-step state. Same late rule as tensors (a step at or
+     * before the layer's last analysed one is late).
      */
     private void processSummary(GradientSummary summary, long timestamp) {
         String runId = summary.getRunId();
         String layerKey = StoreKeys.layer(runId, summary.getLayer());
-        byte[] baselineBytes = baselines.get(layerKey);
-        if (baselineBytes != null && summary.getStep() <= Baseline.fromBytes(baselineBytes).lastStep()) {
+        Baseline known = baselines.get(layerKey);
+        if (known != null && summary.getStep() <= known.lastStep()) {
             events.late();
             return;
         }
         String key = StoreKeys.step(runId, summary.getStep(), summary.getLayer());
-        if (partial.get(key) != null) {
+        if (steps.header(key) != null) {
             throw new MalformedRecordException(MalformedRecordException.Reason.MIXED_SOURCES, "a summary of step "
                     + summary.getStep() + " of layer " + summary.getLayer() + " whose tensors are arriving");
         }
@@ -116,18 +126,16 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     private void processTensor(TensorRecord tensor, long timestamp) {
         String runId = tensor.getRunId();
         String layerKey = StoreKeys.layer(runId, tensor.getLayer());
-        byte[] baselineBytes = baselines.get(layerKey);
-        Baseline baseline = baselineBytes == null ? new Baseline(config.thresholds().baselineWindow())
-                : Baseline.fromBytes(baselineBytes);
-        boolean late = baselineBytes != null && tensor.getStep() <= baseline.lastStep();
+        Baseline known = baselines.get(layerKey);
+        Baseline baseline = known == null ? new Baseline(config.thresholds().baselineWindow()) : known;
+        boolean late = known != null && tensor.getStep() <= baseline.lastStep();
         String key = StoreKeys.step(runId, tensor.getStep(), tensor.getLayer());
-        byte[] stored = late ? null : partial.get(key);
-        StepState state = stored == null ? null : StepState.fromBytes(stored);
-        if (state != null && state.seqLen() != tensor.getSeqLen()) {
+        StepHeader stored = late ? null : steps.header(key);
+        if (stored != null && stored.getSeqLen() != tensor.getSeqLen()) {
             // Checked before anything is stored, so the dead-lettered record leaves no trace in the state.
             throw new MalformedRecordException(MalformedRecordException.Reason.SEQ_LEN_CONFLICT,
                     "seq_len " + tensor.getSeqLen() + " but step " + tensor.getStep() + " of layer "
-                            + tensor.getLayer() + " started with seq_len " + state.seqLen());
+                            + tensor.getLayer() + " started with seq_len " + stored.getSeqLen());
         }
         long now = context.currentSystemTimeMs();
         if (late) {
@@ -135,29 +143,21 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
             events.late();
             return;
         }
-        if (state == null) {
-            state = StepState.start(tensor, now);
-        }
+        StepHeader.Builder header = stored == null ? StepState.header(tensor, now) : stored.toBuilder();
         // Everything that can reject the record runs before the first write: a rejected record leaves
         // nothing behind (Kafka Streams keeps a failed record's store writes).
-        byte[] folded = null;
-        boolean added = state.add(tensor, TensorView.of(tensor), config.thresholds().saturationMargin());
-        boolean complete = added && state.isComplete(baseline.publishesActivations()
-                || tensor.getKind() == TensorKind.ACTIVATION);
-        if (added && !complete) {
-            folded = state.toBytes();
-        }
+        TimestepStats stats = TimestepStats.of(tensor, TensorView.of(tensor), header.getActivation(),
+                config.thresholds().saturationMargin());
+        StepAccumulator.Outcome outcome = stats == null ? StepAccumulator.Outcome.DUPLICATE
+                : steps.addTimestep(key, header, stats, tensor.getEventTimeMs(), baseline.publishesActivations());
         markActivations(tensor, baseline, layerKey, now);
-        if (!added) {
+        if (outcome == StepAccumulator.Outcome.DUPLICATE) {
             events.duplicate();
             return;
         }
         events.accepted();
-        if (complete) {
-            partial.delete(key);
-            finish(runId, tensor.getStep(), tensor.getLayer(), state, true, timestamp);
-        } else {
-            partial.put(key, folded);
+        if (outcome == StepAccumulator.Outcome.COMPLETE) {
+            finish(runId, tensor.getStep(), tensor.getLayer(), steps.completed(), true, timestamp);
         }
     }
 
@@ -165,7 +165,7 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     private void markActivations(TensorRecord tensor, Baseline baseline, String layerKey, long now) {
         if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
             baseline.markPublishesActivations(now);
-            baselines.put(layerKey, baseline.toBytes());
+            baselines.put(layerKey, baseline);
         }
     }
 
@@ -179,19 +179,17 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     private void finish(String runId, long step, int layer, StepState state, boolean complete, long timestamp) {
         long now = context.currentSystemTimeMs();
         String layerKey = StoreKeys.layer(runId, layer);
-        byte[] baselineBytes = baselines.get(layerKey);
-        Baseline baseline = baselineBytes == null ? new Baseline(config.thresholds().baselineWindow())
-                : Baseline.fromBytes(baselineBytes);
+        Baseline known = baselines.get(layerKey);
+        Baseline baseline = known == null ? new Baseline(config.thresholds().baselineWindow()) : known;
         LayerAnalysis.Result result = LayerAnalysis.analyze(runId, step, layer, state, complete, config.thresholds(),
                 baseline);
         baseline.record(step, result.maxNorm(), now);
-        baselines.put(layerKey, baseline.toBytes());
-        latest.put(layerKey, result.health().toByteArray());
+        baselines.put(layerKey, baseline);
+        latest.put(layerKey, result.health());
         // Publishers that send no StepRecords are runs too: list them, keep their opt-in if they gave one.
-        byte[] known = runs.get(runId);
-        RunInfo info = known == null ? null : RunInfo.fromBytes(known);
+        RunInfo info = runs.get(runId);
         runs.put(runId, new RunInfo(now, Math.max(step, info == null ? -1 : info.lastStep()),
-                info != null && info.closedLoop()).toBytes());
+                info != null && info.closedLoop()));
         context.forward(new Record<>(runId, result.health(), timestamp));
         events.health(complete);
         for (AlertType type : ALERT_TYPES) {
@@ -202,13 +200,13 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
 
     private void stepAlert(String runId, long step, int layer, AlertType type, Flag flag, long timestamp, long now) {
         String key = StoreKeys.alert(runId, layer, type.name());
-        byte[] stored = alerts.get(key);
-        AlertMachine.State state = stored == null ? AlertMachine.State.CLEAR : AlertMachine.State.fromBytes(stored);
+        AlertMachine.State stored = alerts.get(key);
+        AlertMachine.State state = stored == null ? AlertMachine.State.CLEAR : stored;
         AlertMachine.Step next = AlertMachine.next(state, type, flag != null, config.thresholds(), now);
         if (!next.state().firing() && next.state().flaggedStreak() == 0) {
             alerts.delete(key);
         } else {
-            alerts.put(key, next.state().toBytes());
+            alerts.put(key, next.state());
         }
         next.transition().ifPresent(transition -> {
             AlertEvent.Builder event = AlertEvent.newBuilder()
@@ -232,8 +230,8 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
         if (type != AlertType.EXPLODING && type != AlertType.NON_FINITE) {
             return;
         }
-        byte[] info = runs.get(runId);
-        boolean enabled = config.closedLoop() || (info != null && RunInfo.fromBytes(info).closedLoop());
+        RunInfo info = runs.get(runId);
+        boolean enabled = config.closedLoop() || (info != null && info.closedLoop());
         if (!enabled) {
             return;
         }
@@ -256,20 +254,15 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
 
     /** Emits steps whose grace time ran out as incomplete; forgets runs silent for longer than the retention. */
     private void expire(long now) {
-        List<KeyValue<String, byte[]>> expired = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = partial.all()) {
-            while (iterator.hasNext()) {
-                KeyValue<String, byte[]> entry = iterator.next();
-                StepState state = StepState.fromBytes(entry.value);
-                if (now - state.firstSeenMs() >= config.grace().toMillis()) {
-                    expired.add(entry);
-                }
+        List<String> expired = new ArrayList<>();
+        for (KeyValue<String, StepHeader> entry : steps.openSteps()) {
+            if (now - entry.value.getFirstSeenMs() >= config.grace().toMillis()) {
+                expired.add(entry.key);
             }
         }
-        for (KeyValue<String, byte[]> entry : expired) {
-            partial.delete(entry.key);
-            StoreKeys.StepKey step = StoreKeys.parseStep(entry.key);
-            finish(step.runId(), step.step(), step.layer(), StepState.fromBytes(entry.value), false, now);
+        for (String key : expired) {
+            StoreKeys.StepKey step = StoreKeys.parseStep(key);
+            finish(step.runId(), step.step(), step.layer(), steps.close(key), false, now);
         }
         forgetSilentRuns(now);
     }
@@ -277,16 +270,16 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     private void forgetSilentRuns(long now) {
         long cutoff = now - config.runRetention().toMillis();
         List<String> silent = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = baselines.all()) {
+        try (KeyValueIterator<String, Baseline> iterator = baselines.all()) {
             while (iterator.hasNext()) {
-                KeyValue<String, byte[]> entry = iterator.next();
-                if (Baseline.fromBytes(entry.value).lastSeenMs() < cutoff) {
+                KeyValue<String, Baseline> entry = iterator.next();
+                if (entry.value.lastSeenMs() < cutoff) {
                     silent.add(StoreKeys.runOf(entry.key));
                 }
             }
         }
         for (String runId : silent.stream().distinct().toList()) {
-            for (KeyValueStore<String, byte[]> store : List.of(baselines, latest, alerts, partial)) {
+            for (KeyValueStore<String, ?> store : List.of(baselines, latest, alerts, partial, timesteps)) {
                 deletePrefix(store, StoreKeys.runPrefix(runId));
             }
             runs.delete(runId);
@@ -294,9 +287,9 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
         }
     }
 
-    private static void deletePrefix(KeyValueStore<String, byte[]> store, String prefix) {
+    private static <V> void deletePrefix(KeyValueStore<String, V> store, String prefix) {
         List<String> keys = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = store.prefixScan(prefix,
+        try (KeyValueIterator<String, V> iterator = store.prefixScan(prefix,
                 new org.apache.kafka.common.serialization.StringSerializer())) {
             iterator.forEachRemaining(entry -> keys.add(entry.key));
         }

@@ -10,7 +10,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 /** Keeps {@link RunInfo} per run from gradwatch.steps. */
 final class RunTracker implements Processor<String, StepRecord, Void, Void> {
     private final MonitorEvents events;
-    private KeyValueStore<String, byte[]> runs;
+    private KeyValueStore<String, RunInfo> runs;
     private ProcessorContext<Void, Void> context;
 
     RunTracker(MonitorEvents events) {
@@ -36,13 +36,12 @@ final class RunTracker implements Processor<String, StepRecord, Void, Void> {
                     "key differs from run_id '" + step.getRunId() + "'");
         }
         String runId = step.getRunId();
-        byte[] known = runs.get(runId);
-        RunInfo previous = known == null ? null : RunInfo.fromBytes(known);
+        RunInfo previous = runs.get(runId);
         boolean closedLoop = step.hasMetadata()
                 ? "true".equals(step.getMetadata().getLabelsOrDefault(RunInfo.CLOSED_LOOP_LABEL, "false"))
                 : previous != null && previous.closedLoop();
         long lastStep = Math.max(step.getStep(), previous == null ? -1 : previous.lastStep());
-        runs.put(runId, new RunInfo(context.currentSystemTimeMs(), lastStep, closedLoop).toBytes());
+        runs.put(runId, new RunInfo(context.currentSystemTimeMs(), lastStep, closedLoop));
         events.stepTracked();
     }
 }
