@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+import gradwatch
 from gradwatch import records, summaries
 from gradwatch._proto import gradwatch_pb2 as pb
 
@@ -84,3 +85,41 @@ def test_encode_summaries_publishes_one_summary_per_layer_and_the_step_record():
         by_kind.setdefault(record.kind, [None] * record.seq_len)[record.timestep] = _values(record)
     again = summaries.summarize("r", 2, 0, pb.RNN, pb.RELU, by_kind, 7, 1)
     assert again.SerializeToString() == out[0][1]
+
+
+def _watched_lstm_step(publish):
+    from conftest import RecordingProducer
+
+    torch.manual_seed(3)
+    lstm = torch.nn.LSTM(4, 6, num_layers=2, batch_first=True)
+    x = torch.randn(3, 5, 4)
+    producer = RecordingProducer()
+    with gradwatch.Watcher("pt-summary", producer=producer, probe_every=1, publish=publish) as watcher:
+        watcher.watch(lstm)
+        with watcher.step(0):
+            out, _ = lstm(x)
+            out[:, -1].pow(2).sum().backward()
+    return producer.records
+
+
+def test_watcher_publish_summaries_sends_per_layer_the_reduction_of_what_publish_tensors_sends():
+    tensor_records = _watched_lstm_step("tensors")
+    summary_records = _watched_lstm_step("summaries")
+    assert {topic for topic, _, _ in summary_records} == {summaries.TOPIC_SUMMARIES, records.TOPIC_STEPS}
+    sent = [pb.GradientSummary.FromString(v) for t, _, v in summary_records if t == summaries.TOPIC_SUMMARIES]
+    assert [s.layer for s in sent] == [0, 1]
+    tensors = [pb.TensorRecord.FromString(v) for t, _, v in tensor_records if t == records.TOPIC_GRADIENTS]
+    for summary in sent:
+        by_kind = {}
+        for record in tensors:
+            if record.layer == summary.layer:
+                by_kind.setdefault(record.kind, [None] * record.seq_len)[record.timestep] = _values(record)
+        expected = summaries.summarize(summary.run_id, 0, summary.layer, summary.cell, summary.activation, by_kind,
+                                       summary.event_time_ms, summary.num_layers)
+        assert summary.SerializeToString() == expected.SerializeToString()
+        assert summary.seq_len == 5 and summary.units == 6 and summary.activations.values == 5 * 3 * 6
+
+
+def test_watcher_rejects_an_unknown_publish_mode():
+    with pytest.raises(ValueError, match="publish must be"):
+        gradwatch.Watcher("r", publish="histograms")
