@@ -109,7 +109,8 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         TimestepStats stats = TimestepStats.of(tensor, TensorView.of(tensor), header.getActivation(),
                 config.thresholds().saturationMargin());
         StepAccumulator.Outcome outcome = stats == null ? StepAccumulator.Outcome.DUPLICATE
-                : steps.addTimestep(key, header, stats, tensor.getEventTimeMs(), baseline.publishesActivations());
+                : steps.addTimestep(key, header, stats, tensor.getEventTimeMs(), baseline.publishesActivations(),
+                        baseline.publishesPreact());
         markActivations(tensor, baseline, layerKey, now);
         if (outcome == StepAccumulator.Outcome.DUPLICATE) {
             events.duplicate();
@@ -121,10 +122,13 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         }
     }
 
-    /** From the first ACTIVATION on, this layer's steps wait for their activations before they are analysed. */
+    /** From the first ACTIVATION (PREACT_GRAD) on, this layer's steps wait for those too before they are analysed. */
     private void markActivations(TensorRecord tensor, Baseline baseline, String layerKey, long now) {
         if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
             baseline.markPublishesActivations(now);
+            baselines.put(layerKey, baseline);
+        } else if (tensor.getKind() == TensorKind.PREACT_GRAD && !baseline.publishesPreact()) {
+            baseline.markPublishesPreact(now);
             baselines.put(layerKey, baseline);
         }
     }
