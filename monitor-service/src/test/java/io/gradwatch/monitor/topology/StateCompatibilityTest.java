@@ -7,6 +7,7 @@ import io.gradwatch.common.config.Settings;
 import io.gradwatch.monitor.MonitorConfig;
 import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Baseline;
+import io.gradwatch.monitor.analysis.RunSteps;
 import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.StateSerde;
 import io.gradwatch.protocol.TensorRecords;
@@ -49,7 +50,7 @@ class StateCompatibilityTest {
     @Test
     void version0BytesOfEveryStoreDecodeToWhatGradwatch0WroteIntoThem() throws IOException {
         RunInfo run = StateSerdes.RUN.decode(fixture("runs"));
-        assertThat(run).isEqualTo(new RunInfo(1_700_000_000_600L, 6, true));
+        assertThat(run).isEqualTo(new RunInfo(1_700_000_000_600L, 6, true)); // 0.x had no metadata: none
         assertThat(StateSerdes.ALERT.decode(fixture("alert-states")))
                 .isEqualTo(new AlertMachine.State(true, 3, 0, 1_700_000_000_400L));
         Baseline baseline = StateSerdes.BASELINE.decode(fixture("baselines"));
@@ -72,6 +73,19 @@ class StateCompatibilityTest {
         assertThat(step.getHidden()).isEqualTo(2);
         assertThat(step.getInlineGradients(0).getNorm()).isEqualTo(Math.sqrt(0.25 + 1 + 0.0625 + 4));
         assertThat(step.getInlineGradients(1).getNorm()).isNaN();
+    }
+
+    @Test
+    void runStepsWrittenBeforeTheProtobufStateDecodeAsVersion0() throws IOException {
+        // Bytes of the hand-rolled RunSteps format of issue 14 (its own version byte 1, a 0.x Baseline inside).
+        RunSteps steps = StateSerdes.RUN_STEPS.decode(fixture("run-steps"));
+        assertThat(steps.records()).isEqualTo(7);
+        assertThat(steps.meanLoss(0)).isEqualTo((1.0 / 7 + 1.0 / 6 + 1.0 / 5) / 3);
+        assertThat(steps.gradNorms().mean()).isEqualTo(6.5);
+        assertThat(steps.gradNorms().lastStep()).isEqualTo(6);
+        assertThat(steps.loop()).isEqualTo(new RunSteps.Loop(2, 3, 1, 0.9, 1, false));
+        RunSteps again = StateSerdes.RUN_STEPS.decode(StateSerdes.RUN_STEPS.encode(steps));
+        assertThat(again.toState()).isEqualTo(steps.toState());
     }
 
     @Test
