@@ -4,14 +4,13 @@ import io.gradwatch.alerts.http.AlertApi;
 import io.gradwatch.alerts.http.Dashboard;
 import io.gradwatch.alerts.ingest.FleetConsumer;
 import io.gradwatch.alerts.metrics.FleetMetrics;
-import io.gradwatch.alerts.metrics.PrometheusNaming;
 import io.gradwatch.alerts.state.FleetState;
 import io.gradwatch.common.config.ServiceStartup;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
+import io.gradwatch.common.metrics.ServiceMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,8 +42,7 @@ public final class AlertServiceMain {
     }
 
     public static Running start(AlertServiceConfig config) {
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        registry.config().meterFilter(PrometheusNaming.kafkaClientNames());
+        PrometheusMeterRegistry registry = ServiceMetrics.prometheusRegistry();
         FleetMetrics metrics = new FleetMetrics(registry, config.positions(), System::currentTimeMillis);
         FleetState state = new FleetState(config.maxRuns(), config.runTtl().toMillis(), config.historySize(),
                 System::currentTimeMillis, metrics);

@@ -93,7 +93,10 @@ class AlertHttpBadInputIT {
     @Test
     void alertHistory() throws Exception {
         assertThat(get(base + "/api/alerts/history").statusCode()).isEqualTo(200);
-        assertThat(get(base + "/api/alerts/history?limit=1").body()).startsWith("[").contains("VANISHING");
+        // Other test classes of this JVM share the topics: the newest event need not be this class's own.
+        assertThat(io.gradwatch.common.http.Json.MAPPER.readTree(get(base + "/api/alerts/history?limit=1").body()))
+                .hasSize(1);
+        assertThat(get(base + "/api/alerts/history?limit=10000").body()).startsWith("[").contains("VANISHING");
         assertThat(get(base + "/api/alerts/history?limit=10000").statusCode()).isEqualTo(200);
         for (String value : BAD_NUMBERS) {
             assertError(get(base + "/api/alerts/history?limit=" + value), 400, "query parameter 'limit' must be");

@@ -14,16 +14,14 @@ import io.gradwatch.protocol.v1.Severity;
 import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
+import io.gradwatch.testkit.Promtool;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -75,7 +73,7 @@ class AlertServiceIT {
                         .contains("gradwatch_alert_service_malformed_records_total")
                         .contains("kafka_consumer_")
                         .contains("jvm_memory_used_bytes");
-                promtoolCheckMetrics(metrics, dir.resolve("metrics-" + attempt + ".txt"));
+                Promtool.checkMetrics(metrics, dir.resolve("metrics-" + attempt + ".txt"));
                 assertThat(get(base + "/api/alerts/active")).contains("\"run\":\"" + run + "\"")
                         .contains("\"remedy\":\"use an LSTM or GRU\"");
                 assertThat(get(base + "/api/runs/" + run)).contains("\"decayRatio\":2.0E-11");
@@ -114,19 +112,5 @@ class AlertServiceIT {
 
     private String get(String url) throws Exception {
         return client.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
-    }
-
-    /** Prometheus' own linter on the live exposition (Debian package 'prometheus', installed by ./gradwatch test). */
-    private static void promtoolCheckMetrics(String metrics, Path file) throws Exception {
-        Path promtool = Path.of("/usr/bin/promtool");
-        if (!Files.isExecutable(promtool)) {
-            fail("promtool is not installed: install the Debian package 'prometheus' (./gradwatch test does)");
-        }
-        Files.writeString(file, metrics);
-        Process process = new ProcessBuilder(promtool.toString(), "check", "metrics")
-                .redirectInput(file.toFile()).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(process.exitValue()).as("promtool check metrics:\n" + output).isZero();
     }
 }

@@ -24,7 +24,7 @@ class DeployConfigIT {
         run("prometheus", "/usr/bin/promtool", "check", "config", DEPLOY.resolve("prometheus/prometheus.yml").toString());
         String rules = run("prometheus", "/usr/bin/promtool", "check", "rules",
                 DEPLOY.resolve("prometheus/rules/gradwatch.rules.yml").toString());
-        assertThat(rules).contains("SUCCESS: 7 rules found");
+        assertThat(rules).contains("SUCCESS: 13 rules found");
     }
 
     @Test
@@ -34,7 +34,9 @@ class DeployConfigIT {
         assertThat(tests).contains("SUCCESS");
         String testFile = Files.readString(DEPLOY.resolve("prometheus/rules/gradwatch.rules.test.yml"));
         for (String alert : List.of("GradientVanishing", "GradientExploding", "NonFiniteGradient", "DeadReluLayer",
-                "ActivationSaturation", "GradwatchPipelineDown", "GradwatchPipelineLagging")) {
+                "ActivationSaturation", "RunNonFinite", "GlobalGradientNormSpike", "LossNotDecreasing",
+                "TrainingStalled", "UpdateRatioOutOfBand", "GradwatchClosedLoopActed", "GradwatchPipelineDown",
+                "GradwatchPipelineLagging")) {
             assertThat(testFile).as(alert + " is unit-tested").contains("alertname: " + alert);
         }
     }

@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
     "Prints a table and writes the same figures as JSON",
     "(docs/performance.md)."})
 public final class BenchMain implements Callable<Integer> {
-    enum Scenario { THROUGHPUT, LATENCY, PUBLISH, LSTM, SCALE, PYTORCH, SUMMARIES }
+    enum Scenario { THROUGHPUT, SEQLEN, LATENCY, PUBLISH, LSTM, SCALE, PYTORCH, SUMMARIES }
 
     @Option(names = "--quick", description = "small sizes: checks the harness works, figures are not meaningful")
     boolean quick;
@@ -77,6 +77,8 @@ public final class BenchMain implements Callable<Integer> {
                                 : MonitorThroughput.run(stack, 24, 150, 50, large, progress);
                         report(report, throughput);
                     }
+                    case SEQLEN -> report(report, SeqLenThroughput.run(stack, 8, quick ? 4_000 : 160_000,
+                            new int[] {10, 100, 1_000, 10_000}, new SyntheticGradients(4, 32), progress));
                     case LATENCY -> {
                         if (throughput == null) {
                             throughput = MonitorThroughput.run(stack, 8, quick ? 5 : 20, 50, large, progress);
@@ -121,6 +123,18 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "CPU of monitor-service while timed", r.monitorCores(), "cores");
         report.add(section, "CPU of the broker while timed", r.brokerCores(), "cores");
         report.add(section, "monitor-service, records produced live", r.liveRecordsPerSecond(), "rec/s");
+    }
+
+    private static void report(Report report, SeqLenThroughput.Result r) {
+        String section = "1b seq_len";
+        for (SeqLenThroughput.Point p : r.points()) {
+            report.add(section, String.format(Locale.ROOT, "monitor-service at T %d (%d B F32)", p.seqLen(),
+                    r.tensorBytes()), p.recordsPerSecond(), "rec/s");
+            report.add(section, String.format(Locale.ROOT, "cost per record at T %d", p.seqLen()),
+                    p.microsPerRecord(), "us");
+        }
+        double ratio = r.costRatio(10_000, 100);
+        report.add(section, "cost per record, T 10000 / T 100", ratio, "ratio", "<= 1.5", ratio <= 1.5);
     }
 
     private static void report(Report report, DetectionLatency.Result r) {

@@ -35,6 +35,8 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
 
     /**
      * Whether what fired, and the horizon reached, match the prediction, with the reason in words.
+     * An explosion must page before its NaN: when EXPLODING is predicted and NON_FINITE fired, EXPLODING
+     * must have fired first ({@code fired} is in the order the alerts first fired).
      *
      * @param horizon this run's latest horizon (-1 if none yet)
      * @param vanillaHorizon the vanilla RNN's latest horizon (-1 if none yet)
@@ -48,13 +50,20 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
         if (!expectAnyOf.isEmpty() && expectAnyOf.stream().noneMatch(fired::contains)) {
             return new Verdict(false, "expected " + expectAnyOf + ", fired " + (fired.isEmpty() ? "nothing" : fired));
         }
+        List<AlertType> order = List.copyOf(fired);
+        boolean paged = expectAnyOf.contains(AlertType.EXPLODING) && order.contains(AlertType.NON_FINITE);
+        if (paged && !(order.contains(AlertType.EXPLODING)
+                && order.indexOf(AlertType.EXPLODING) < order.indexOf(AlertType.NON_FINITE))) {
+            return new Verdict(false, "NON_FINITE paged before EXPLODING: the explosion was not caught before its NaN");
+        }
         if (outreachesVanilla && !(horizon > vanillaHorizon && vanillaHorizon >= 0)) {
             return new Verdict(false, "horizon " + horizon + " is not longer than the vanilla RNN's " + vanillaHorizon);
         }
         return new Verdict(true, expectAnyOf.isEmpty()
                 ? "healthy, as expected" + (outreachesVanilla ? ", horizon " + horizon + " vs the vanilla RNN's "
                         + vanillaHorizon : "")
-                : fired.stream().filter(expectAnyOf::contains).findFirst().orElseThrow() + " as expected");
+                : fired.stream().filter(expectAnyOf::contains).findFirst().orElseThrow() + " as expected"
+                        + (paged ? ", before NON_FINITE" : ""));
     }
 
     record Verdict(boolean asExpected, String reason) {

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 
@@ -79,7 +80,10 @@ public final class LocalStack implements AutoCloseable {
             }
             progress.say("starting Kafka (KRaft, single node" + (security == null ? "" : ", SASL_SSL") + ") on "
                     + layout.bootstrapServers());
+            long started = System.nanoTime();
             stack.kafka = LocalKafka.start(kafkaConfig);
+            progress.say(String.format(Locale.ROOT, "Kafka ready on %s after %.1f s",
+                    layout.bootstrapServers(), (System.nanoTime() - started) / 1e9));
             stack.provisionTopics();
             Map<String, String> monitorEnv = new java.util.HashMap<>(Map.of("GRADWATCH_KAFKA_STATE_DIR",
                     layout.dataDir().resolve("monitor-state").toString()));

@@ -64,15 +64,48 @@ public final class ManagedProcess {
         Path log = layout.logDir().resolve(name + ".log");
         try {
             Files.createDirectories(layout.logDir());
-            ProcessBuilder builder = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            boolean incubating = jvmOptions.stream().anyMatch(option -> option.contains("jdk.incubator."));
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+            if (!incubating) {
+                builder.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            }
             builder.environment().putAll(env);
-            return new ManagedProcess(name, builder.start(), log);
+            Process process = builder.start();
+            if (incubating) {
+                copyWithoutIncubatorWarning(process, log, name);
+            }
+            return new ManagedProcess(name, process, log);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + name, e);
         }
     }
+
+    /**
+     * The JVM prints "WARNING: Using incubator modules: ..." for {@code --add-modules} of an incubator
+     * module and has no option to silence it; where gradwatch owns the child's output, that one line is
+     * dropped on the way to its log (every other line is copied as it comes).
+     */
+    private static void copyWithoutIncubatorWarning(Process process, Path log, String name) throws IOException {
+        java.io.OutputStream out = Files.newOutputStream(log, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND);
+        Thread copier = new Thread(() -> {
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8)); out) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    if (!line.startsWith(INCUBATOR_WARNING)) {
+                        out.write((line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        out.flush();
+                    }
+                }
+            } catch (IOException closed) {
+                // the process ended or the log became unwritable: nothing left to copy
+            }
+        }, name + "-log");
+        copier.setDaemon(true);
+        copier.start();
+    }
+
+    static final String INCUBATOR_WARNING = "WARNING: Using incubator modules: ";
 
     public String name() {
         return name;

@@ -12,7 +12,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -39,22 +41,49 @@ final class MonitorClient {
     }
 
     private Optional<JsonNode> get(String path) throws IOException, InterruptedException {
+        return get(client, baseUrl, path, "monitor-service");
+    }
+
+    /**
+     * The severity of every alert firing now, keyed {@code run -> TYPE@L{layer}}, from alert-service's
+     * {@code /api/alerts/active} (monitor-service's query API does not carry severities).
+     */
+    Map<String, Map<String, String>> severities(String alertsUrl) throws IOException, InterruptedException {
+        Map<String, Map<String, String>> severities = new HashMap<>();
+        JsonNode alerts = get(client, alertsUrl, "/api/alerts/active", "alert-service")
+                .orElseThrow(() -> new IOException(alertsUrl + "/api/alerts/active answered 404"));
+        for (JsonNode alert : alerts) {
+            severities.computeIfAbsent(alert.path("run").asText(), run -> new HashMap<>())
+                    .put(alert.path("type").asText() + "@L" + alert.path("layer").asInt(), alert.path("severity").asText());
+        }
+        return severities;
+    }
+
+    private static Optional<JsonNode> get(HttpClient client, String baseUrl, String path, String service)
+            throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(10)).build();
         HttpResponse<byte[]> response;
         try {
             response = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
         } catch (ConnectException e) {
-            throw new IOException("monitor-service does not answer at " + baseUrl, e);
+            throw new NotRunningException(service + " does not answer at " + baseUrl, e);
         }
         if (response.statusCode() == 404) {
             return Optional.empty();
         }
         if (response.statusCode() != 200) {
             JsonNode body = parse(response.body());
-            throw new IOException("monitor-service answered " + response.statusCode() + " for " + path
+            throw new IOException(service + " answered " + response.statusCode() + " for " + path
                     + (body == null ? "" : ": " + body.path("error").asText()));
         }
         return Optional.ofNullable(parse(response.body()));
+    }
+
+    /** Nothing listens where the service should: the stack is not running (or runs on another port base). */
+    static final class NotRunningException extends IOException {
+        NotRunningException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     private static JsonNode parse(byte[] body) {
@@ -72,8 +101,28 @@ final class MonitorClient {
      * @param minDecayRatio smallest g_0/g_{T-1} over the run's layers (NaN without health)
      * @param minHorizon shortest horizon over the layers (-1 without health)
      * @param activeAlerts firing alerts as TYPE@L{layer}
+     * @param severities the severity (CRITICAL, WARNING, INFO) of those alert-service knows, by TYPE@L{layer}
      */
-    record RunStatus(String run, long lastStep, double minDecayRatio, int minHorizon, List<String> activeAlerts) {
+    record RunStatus(String run, long lastStep, double minDecayRatio, int minHorizon, List<String> activeAlerts,
+                     Map<String, String> severities) {
+        RunStatus {
+            activeAlerts = List.copyOf(activeAlerts);
+            severities = Map.copyOf(severities);
+        }
+
+        RunStatus(String run, long lastStep, double minDecayRatio, int minHorizon, List<String> activeAlerts) {
+            this(run, lastStep, minDecayRatio, minHorizon, activeAlerts, Map.of());
+        }
+
+        RunStatus withSeverities(Map<String, String> bySeverity) {
+            return new RunStatus(run, lastStep, minDecayRatio, minHorizon, activeAlerts, bySeverity);
+        }
+
+        /** True while a critical alert fires for this run: what makes {@code ./gradwatch status} exit 1. */
+        boolean critical() {
+            return activeAlerts.stream().anyMatch(alert -> "CRITICAL".equals(severities.get(alert)));
+        }
+
         static RunStatus of(String run, long lastStep, JsonNode health) {
             if (health == null) {
                 return new RunStatus(run, lastStep, Double.NaN, -1, List.of());

@@ -6,7 +6,6 @@ import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -57,10 +56,10 @@ public final class RunBoard {
         }
     }
 
-    /** Alert types that have fired at least once for {@code runId}. */
+    /** Alert types that have fired at least once for {@code runId}, in the order they first fired. */
     public Set<AlertType> everFired(String runId) {
         RunRow row = rows.get(runId);
-        return row == null ? Set.of() : EnumSet.copyOf(row.everFired);
+        return row == null ? Set.of() : java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(row.everFired));
     }
 
     /**
@@ -119,7 +118,7 @@ public final class RunBoard {
         final Map<Integer, Integer> horizonByLayer = new TreeMap<>();
         final java.util.ArrayDeque<Integer> recentHorizons = new java.util.ArrayDeque<>();
         final Set<String> active = new TreeSet<>();
-        final Set<AlertType> everFired = EnumSet.noneOf(AlertType.class);
+        final Set<AlertType> everFired = new java.util.LinkedHashSet<>();
 
         double minDecay() {
             return decayByLayer.values().stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);

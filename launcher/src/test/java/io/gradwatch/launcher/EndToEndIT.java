@@ -87,8 +87,11 @@ class EndToEndIT {
                 assertThat(run.minHorizon()).isBetween(1, 15);
             });
             assertThat(StatusCommand.render(runs)).hasSize(3);
+            // Exit code 1: NonFinite is critical and fires for the exploding run; the vanishing run alone is 0.
             assertThat(new picocli.CommandLine(new StackMain()).execute("status", "--port-base",
-                    Integer.toString(layout.portBase()))).isZero();
+                    Integer.toString(layout.portBase()))).isEqualTo(1);
+            assertThat(new picocli.CommandLine(new StackMain()).execute("status", "--port-base",
+                    Integer.toString(layout.portBase()), "--run", VANISHING_RUN)).isZero();
 
             // Every rule is valid PromQL here, and every series it reads exists for the demo runs.
             for (String expr : ruleExpressions()) {
@@ -97,8 +100,14 @@ class EndToEndIT {
                     assertThat(query(prometheus, metric, true)).as(metric + " (read by " + expr + ")").isPositive();
                 }
             }
-            // Every Grafana panel shows data for one of the runs (no dead panels).
-            for (List<String> panel : panelExpressions()) {
+            // Every Grafana panel shows data for one of the runs (no dead panels), the step-level series among them.
+            List<List<String>> panels = panelExpressions();
+            assertThat(panels.stream().flatMap(List::stream).toList()).as("step-level series on the dashboards")
+                    .anyMatch(expr -> expr.contains("gradwatch_training_learning_rate"))
+                    .anyMatch(expr -> expr.contains("gradwatch_gradient_global_norm_clipped"))
+                    .anyMatch(expr -> expr.contains("gradwatch_parameter_gradient_norm"))
+                    .anyMatch(expr -> expr.startsWith("log10(gradwatch_gradient_norm"));
+            for (List<String> panel : panels) {
                 int series = 0;
                 for (String expr : panel) {
                     for (String run : List.of(VANISHING_RUN, EXPLODING_RUN)) {
@@ -111,6 +120,10 @@ class EndToEndIT {
             String dom = chromium(dir, "--dump-dom", layout.dashboardUrl());
             assertThat(dom).contains("data-run=\"" + VANISHING_RUN + "\"").contains("data-run=\"" + EXPLODING_RUN + "\"")
                     .contains("data-type=\"NON_FINITE\"").contains("uplot");
+            // The exploding run is selected (it alerts first): its gradient flow, parameter norms and timeline
+            // come from the real trainer's records.
+            assertThat(dom).contains("id=\"flow-layer-0\"").contains("data-param=\"weight_hh_l0\"")
+                    .contains("data-kind=\"FIRING\"");
             Path screenshot = ROOT.resolve("launcher/target/dashboard.png");
             chromium(dir, "--screenshot=" + screenshot, "--window-size=1400,1000",
                     layout.dashboardUrl() + "?run=" + VANISHING_RUN);

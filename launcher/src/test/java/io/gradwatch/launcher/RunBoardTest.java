@@ -7,6 +7,7 @@ import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -55,7 +56,11 @@ class RunBoardTest {
         assertThat(lstm.judge(Set.of(), 49, 8).asExpected()).isTrue();
         assertThat(lstm.judge(Set.of(), 3, 8).reason()).isEqualTo("horizon 3 is not longer than the vanilla RNN's 8");
         assertThat(lstm.judge(Set.of(AlertType.VANISHING), 49, 8).asExpected()).isFalse();
-        assertThat(exploding.judge(Set.of(AlertType.NON_FINITE), 0, 8).asExpected()).isTrue();
+        assertThat(exploding.judge(new java.util.LinkedHashSet<>(List.of(AlertType.EXPLODING, AlertType.NON_FINITE)), 0, 8)
+                .reason()).isEqualTo("EXPLODING as expected, before NON_FINITE");
+        assertThat(exploding.judge(Set.of(AlertType.NON_FINITE), 0, 8).reason())
+                .isEqualTo("NON_FINITE paged before EXPLODING: the explosion was not caught before its NaN");
+        assertThat(exploding.judge(Set.of(AlertType.EXPLODING), 0, 8).asExpected()).isTrue();
     }
 
     private static AlertEvent alert(String run, AlertType type, AlertState state) {

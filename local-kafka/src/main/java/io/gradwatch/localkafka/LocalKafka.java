@@ -241,16 +241,23 @@ public final class LocalKafka implements AutoCloseable {
         Properties admin = adminProperties();
         admin.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
         admin.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
+        try {
+            // The admin client only once the port accepts: created earlier, its metadata fetches to the
+            // bootstrap node log "Connection to node -1 ... could not be established" until the broker listens.
+            while (!portOpen(brokerPort)) {
+                requireAlive();
+                if (System.nanoTime() > deadline) {
+                    break;
+                }
+                sleep(Duration.ofMillis(100));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for Kafka", e);
+        }
         try (Admin client = Admin.create(admin)) {
             while (System.nanoTime() < deadline) {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("Kafka broker exited with code " + process.exitValue()
-                            + " during start-up:\n" + tail(logFile));
-                }
-                if (!portOpen(brokerPort)) {
-                    sleep(Duration.ofMillis(100));
-                    continue;
-                }
+                requireAlive();
                 try {
                     client.describeCluster().nodes().get(3, TimeUnit.SECONDS);
                     createAcls(client);
@@ -267,6 +274,13 @@ public final class LocalKafka implements AutoCloseable {
         kill();
         throw new IllegalStateException("Kafka broker not ready within " + config.startupTimeout() + ":\n"
                 + tail(logFile));
+    }
+
+    private void requireAlive() {
+        if (!process.isAlive()) {
+            throw new IllegalStateException("Kafka broker exited with code " + process.exitValue()
+                    + " during start-up:\n" + tail(logFile));
+        }
     }
 
     private void createAcls(Admin client) throws InterruptedException {

@@ -2,6 +2,7 @@ package io.gradwatch.monitor;
 
 import io.gradwatch.common.config.Settings;
 import io.gradwatch.common.http.HttpSettings;
+import io.gradwatch.monitor.analysis.StepThresholds;
 import io.gradwatch.monitor.analysis.Thresholds;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -12,7 +13,8 @@ import java.util.Properties;
  * Everything monitor-service reads from its settings, built once at start. Every key, default and
  * reason is in docs/signals.md and docs/configuration.md.
  */
-public record MonitorConfig(String applicationId, Thresholds thresholds, Duration grace, Duration runRetention,
+public record MonitorConfig(String applicationId, Thresholds thresholds, StepThresholds stepThresholds,
+                            Duration grace, Duration runRetention,
                             boolean closedLoop, double closedLoopClipNorm, Duration punctuateEvery,
                             Properties kafka, HttpSettings http) {
 
@@ -32,6 +34,17 @@ public record MonitorConfig(String applicationId, Thresholds thresholds, Duratio
         defaults.put("monitor.saturation.margin", Double.toString(th.saturationMargin()));
         defaults.put("monitor.alert.fire-after", Integer.toString(th.fireAfter()));
         defaults.put("monitor.alert.resolve-after", Integer.toString(th.resolveAfter()));
+        defaults.put("monitor.alert.severe-factor", Double.toString(th.severeFactor()));
+        StepThresholds st = StepThresholds.DEFAULTS;
+        defaults.put("monitor.loss.window", Integer.toString(st.lossWindow()));
+        defaults.put("monitor.loss.diff-percent", Double.toString(st.lossDiffPercent()));
+        defaults.put("monitor.stalled.after", st.stalledAfter().toSeconds() + "s");
+        defaults.put("monitor.update-ratio.max", Double.toString(st.updateRatioMax()));
+        defaults.put("monitor.update-ratio.min", Double.toString(st.updateRatioMin()));
+        defaults.put("monitor.update-ratio.epsilon", Double.toString(st.updateRatioEpsilon()));
+        defaults.put("monitor.step.spike-factor", Double.toString(st.gradSpikeFactor()));
+        defaults.put("monitor.closed-loop.escalate-after", Integer.toString(st.escalateAfter()));
+        defaults.put("monitor.closed-loop.learning-rate-factor", Double.toString(st.learningRateFactor()));
         defaults.put("monitor.grace", "30s");
         defaults.put("monitor.run-retention", "1h");
         defaults.put("monitor.closed-loop", "false");
@@ -58,8 +71,19 @@ public record MonitorConfig(String applicationId, Thresholds thresholds, Duratio
                 settings.decimalWithin("monitor.saturation.fraction", 0, 1),
                 settings.decimalWithin("monitor.saturation.margin", 0, 0.5),
                 settings.integerWithin("monitor.alert.fire-after", 1, 10_000),
-                settings.integerWithin("monitor.alert.resolve-after", 1, 10_000));
-        return new MonitorConfig(settings.string("monitor.application-id"), thresholds,
+                settings.integerWithin("monitor.alert.resolve-after", 1, 10_000),
+                settings.decimalWithin("monitor.alert.severe-factor", 1.000001, 1e12));
+        StepThresholds stepThresholds = new StepThresholds(
+                settings.integerWithin("monitor.loss.window", 1, 10_000),
+                settings.decimalWithin("monitor.loss.diff-percent", -1e6, 100),
+                settings.duration("monitor.stalled.after"),
+                settings.decimalWithin("monitor.update-ratio.max", 0, Double.MAX_VALUE),
+                settings.decimalWithin("monitor.update-ratio.min", 0, Double.MAX_VALUE),
+                settings.decimalWithin("monitor.update-ratio.epsilon", 0, 1),
+                settings.decimalWithin("monitor.step.spike-factor", 1, 1e12),
+                settings.integerWithin("monitor.closed-loop.escalate-after", 1, 1_000_000),
+                settings.decimalWithin("monitor.closed-loop.learning-rate-factor", 1e-6, 0.999999));
+        return new MonitorConfig(settings.string("monitor.application-id"), thresholds, stepThresholds,
                 settings.duration("monitor.grace"), settings.duration("monitor.run-retention"),
                 settings.bool("monitor.closed-loop"), settings.decimalWithin("monitor.closed-loop.clip-norm", 1e-9, 1e9),
                 settings.duration("monitor.punctuate-every"), settings.kafkaProperties(), HttpSettings.from(settings));

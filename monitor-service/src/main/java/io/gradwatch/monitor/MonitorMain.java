@@ -5,6 +5,7 @@ import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
 import io.gradwatch.common.kafka.KafkaAccessFailure;
+import io.gradwatch.common.metrics.ServiceMetrics;
 import io.gradwatch.monitor.http.HealthQueries;
 import io.gradwatch.monitor.metrics.MonitorMetrics;
 import io.gradwatch.monitor.readiness.Readiness;
@@ -14,7 +15,6 @@ import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -70,7 +70,7 @@ public final class MonitorMain {
     }
 
     public static Running start(MonitorConfig config) {
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        PrometheusMeterRegistry registry = ServiceMetrics.prometheusRegistry();
         MonitorMetrics events = new MonitorMetrics(registry);
         HttpService http = new HttpService(config.http());
         Readiness[] readiness = new Readiness[1];
@@ -110,6 +110,7 @@ public final class MonitorMain {
         new JvmGcMetrics().bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
+        ServiceMetrics.bindProcessCpuSeconds(registry);
         queries[0] = new HealthQueries(streams, self, peerAuthorization(config.http().auth()));
         readiness[0] = Readiness.of(streams, Integer.parseInt(properties.getProperty(
                 StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1")));

@@ -6,7 +6,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The trainer's command line: {@code gradwatch train ...}. */
-@Command(name = "gradwatch", mixinStandardHelpOptions = true, subcommands = TrainCommand.class,
+@Command(name = "gradwatch", mixinStandardHelpOptions = true, subcommands = TrainCommand.class, usageHelpAutoWidth = true,
         description = "gradwatch trainer: trains recurrent networks and publishes their gradients.")
 public final class TrainerMain implements Runnable {
 

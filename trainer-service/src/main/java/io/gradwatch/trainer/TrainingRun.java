@@ -34,6 +34,8 @@ import java.util.function.Supplier;
  * progress line. Everything it talks to is handed in, so a test can run it without Kafka.
  */
 public final class TrainingRun {
+    /** The sub-directory of the checkpoint directory that holds the last good checkpoint. */
+    public static final String LAST_GOOD = "last-good";
     private final TrainingSpec spec;
     private final SequenceTask task;
     private final Network network;
@@ -47,6 +49,10 @@ public final class TrainingRun {
     private double clipNorm;
     private long step;
     private final List<String> appliedSinceLastStep = new ArrayList<>();
+    /** The first step whose loss or gradient norm was not finite, -1 while all were. */
+    private long firstNonFiniteStep = -1;
+    /** The step of the newest checkpoint written before the first non-finite value, -1 if none. */
+    private long lastGoodStep = -1;
     private StepObserver observer = (step, loss, gradNorm) -> { };
 
     /** Hears about every step (for the trainer's own metrics). */
@@ -100,6 +106,12 @@ public final class TrainingRun {
             StepResult result = network.forwardBackward(batch, tbptt);
             double norm = GradientClipping.globalNorm(network.parameters());
             Map<String, Double> parameterNorms = GradientClipping.parameterNorms(network.parameters());
+            boolean publishing = step % spec.publishing().every() == 0;
+            // ||w_p|| before this step's update: lr * ||grad_p|| / ||w_p|| is the update against the weight it changes.
+            Map<String, Double> weightNorms = publishing ? GradientClipping.weightNorms(network.parameters()) : Map.of();
+            if (firstNonFiniteStep < 0 && !(Double.isFinite(result.loss()) && Double.isFinite(norm))) {
+                firstNonFiniteStep = step;
+            }
             if (spec.optimization().clipValue() > 0) {
                 GradientClipping.clipByValue(network.parameters(), spec.optimization().clipValue());
             }
@@ -107,8 +119,8 @@ public final class TrainingRun {
             optimizer.step();
             recent.add(result.loss(), result.accuracy());
             lastNorm = norm;
-            if (step % spec.publishing().every() == 0) {
-                publish(batch, result, norm, clipped, parameterNorms);
+            if (publishing) {
+                publish(batch, result, norm, clipped, parameterNorms, weightNorms);
             }
             step++;
             observer.step(step, result.loss(), norm);
@@ -149,6 +161,7 @@ public final class TrainingRun {
                     log.accept("control: stop (" + id + ", " + command.getReason() + ") at step " + step
                             + (spec.checkpointing().directory() != null ? "; checkpointing first" : ""));
                     appliedSinceLastStep.add(id);
+                    restoreLastGood();
                     return true;
                 }
                 case SET_CLIP_NORM -> {
@@ -179,7 +192,7 @@ public final class TrainingRun {
     }
 
     private void publish(Batch batch, StepResult result, double norm, double clipped,
-                         Map<String, Double> parameterNorms) {
+                         Map<String, Double> parameterNorms, Map<String, Double> weightNorms) {
         long now = System.currentTimeMillis();
         PublishStats stats = publisher.stats();
         StepRecord.Builder record = StepRecord.newBuilder()
@@ -190,6 +203,7 @@ public final class TrainingRun {
                 .setGradNorm(norm)
                 .setGradNormClipped(clipped)
                 .putAllParamGradNorms(parameterNorms)
+                .putAllParamNorms(weightNorms)
                 .setSeqLen(batch.seqLen())
                 .setAccuracy(result.accuracy())
                 .setEventTimeMs(now)
@@ -249,9 +263,55 @@ public final class TrainingRun {
                 stats.lostRecords() > 0 ? "  dropped " + stats.lostRecords() + " records" : "");
     }
 
-    private void checkpoint() {
+    /**
+     * Keep-last-good: after a non-finite value the weights are lost, so a stop puts back the newest
+     * checkpoint written before it (kept in {@code <dir>/last-good}) and the final checkpoint is
+     * written from those weights, not from the NaN ones.
+     */
+    private void restoreLastGood() {
+        if (firstNonFiniteStep < 0 || spec.checkpointing().directory() == null) {
+            return;
+        }
+        if (lastGoodStep < 0) {
+            log.accept("keep-last-good: the first NaN/Inf came at step " + firstNonFiniteStep
+                    + ", before any checkpoint; nothing good to restore");
+            return;
+        }
         try {
-            Checkpoint.save(spec.checkpointing().directory(), network.parameters(), optimizer.state(), Map.of(
+            Checkpoint.Restored restored = Checkpoint.load(lastGoodDirectory(), network.parameters());
+            optimizer.restore(restored.optimizerState(), Long.parseLong(restored.metadata().get("optimizer_steps")));
+            step = Long.parseLong(restored.metadata().get("step"));
+            log.accept("keep-last-good: restored the checkpoint of step " + lastGoodStep + " (the first NaN/Inf came "
+                    + "at step " + firstNonFiniteStep + ")");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the last good checkpoint in " + lastGoodDirectory(), e);
+        }
+    }
+
+    private java.nio.file.Path lastGoodDirectory() {
+        return spec.checkpointing().directory().resolve(LAST_GOOD);
+    }
+
+    /** The step of the checkpoint {@code restoreLastGood} would put back, -1 if none. */
+    public long lastGoodStep() {
+        return lastGoodStep;
+    }
+
+    private void checkpoint() {
+        // The weights are checked too: a finite loss can come with an update that already overflowed them.
+        if (firstNonFiniteStep < 0 && GradientClipping.weightNorms(network.parameters()).values().stream()
+                .allMatch(Double::isFinite)) {
+            writeCheckpoint(lastGoodDirectory());
+            lastGoodStep = step;
+        } else if (firstNonFiniteStep < 0) {
+            firstNonFiniteStep = step;
+        }
+        writeCheckpoint(spec.checkpointing().directory());
+    }
+
+    private void writeCheckpoint(java.nio.file.Path directory) {
+        try {
+            Checkpoint.save(directory, network.parameters(), optimizer.state(), Map.of(
                     "run_id", spec.runId(),
                     "step", Long.toString(step),
                     "optimizer", optimizer.name(),
@@ -261,7 +321,7 @@ public final class TrainingRun {
                     "seed", Long.toString(spec.seed()),
                     "task", task.name()));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write checkpoint to " + spec.checkpointing().directory(), e);
+            throw new UncheckedIOException("cannot write checkpoint to " + directory, e);
         }
     }
 

@@ -41,6 +41,16 @@ class TrainerCliTest {
     }
 
     @Test
+    void helpWrapsAtWordsWithinEightyColumns() {
+        String help = run("train", "--help").out;
+        assertThat(help.lines()).allSatisfy(line -> assertThat(line.length()).as(line).isLessThanOrEqualTo(80));
+        // The first sentence flows as one paragraph: no hard break after "through time and".
+        assertThat(help.replaceAll("\\s+", " ")).contains("backpropagation through time and publish every layer's "
+                + "per-timestep gradient dL/dh_t to Kafka");
+        assertThat(help.lines()).noneMatch(line -> line.strip().equals("and"));
+    }
+
+    @Test
     void offlineRunPrintsPerTimestepNormsAndResumesFromItsCheckpoint(@TempDir Path dir) {
         Result first = run("train", "--no-kafka", "--run-id", "offline", "--cell", "lstm", "--hidden", "8",
                 "--seq-len", "12", "--steps", "20", "--publish-every", "10", "--checkpoint-dir", dir.toString());

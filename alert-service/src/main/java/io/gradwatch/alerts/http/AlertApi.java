@@ -1,10 +1,13 @@
 package io.gradwatch.alerts.http;
 
 import io.gradwatch.alerts.state.FleetState;
+import io.gradwatch.alerts.state.RunSnapshot;
 import io.gradwatch.common.http.HttpError;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.Response;
 import io.gradwatch.protocol.RecordViews;
+import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.Severity;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,7 +15,8 @@ import java.util.Map;
 
 /**
  * The JSON API: active alerts, alert history, runs and one run's detail. Unknown query parameters,
- * bad values and bad run ids are a 400 with a JSON message; an unknown run is a 404.
+ * bad values and bad run ids are a 400 with a JSON message; an unknown run is a 404. Every answer
+ * is built from a copy the state made under its lock, never from its live maps.
  */
 public final class AlertApi {
     private final FleetState state;
@@ -31,43 +35,108 @@ public final class AlertApi {
                         .intQueryParam("limit", 100, 1, 10_000)).stream().map(RecordViews::alertEvent).toList()))
                 .get("/api/runs", request -> {
                     request.allowQuery();
-                    return Response.json(runs());
+                    return Response.json(state.summaries().stream().map(AlertApi::summary).toList());
                 })
                 .get("/api/runs/{runId}", request -> Response.json(run(request.allowQuery().idParam("runId"))));
     }
 
-    private List<Map<String, Object>> runs() {
-        List<Map<String, Object>> runs = new ArrayList<>();
-        state.runs().values().forEach(run -> {
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("run", run.runId());
-            summary.put("lastSeenMs", run.lastSeenMs());
-            FleetState.Progress progress = run.progress();
-            summary.put("step", progress == null ? null : progress.step());
-            summary.put("loss", progress == null ? null : progress.loss());
-            summary.put("accuracy", progress == null ? null : progress.accuracy());
-            summary.put("activeAlerts", run.active().values().stream().map(RecordViews::alertEvent).toList());
-            runs.add(summary);
-        });
-        return runs;
+    private static Map<String, Object> summary(RunSnapshot.Summary run) {
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("run", run.runId());
+        summary.put("lastSeenMs", run.lastSeenMs());
+        FleetState.Progress progress = run.progress();
+        summary.put("step", progress == null ? null : progress.step());
+        summary.put("loss", progress == null ? null : finite(progress.loss()));
+        summary.put("accuracy", progress == null ? null : finite(progress.accuracy()));
+        summary.put("labels", run.labels());
+        summary.put("state", alertState(run.activeAlerts()));
+        summary.put("activeAlerts", run.activeAlerts().stream().map(RecordViews::alertEvent).toList());
+        return summary;
+    }
+
+    /** The fleet table's alert state of a run: its worst firing severity, or "healthy". */
+    static String alertState(List<AlertEvent> active) {
+        Severity worst = Severity.SEVERITY_UNSPECIFIED;
+        for (AlertEvent alert : active) {
+            if (alert.getSeverity().getNumber() > worst.getNumber()) {
+                worst = alert.getSeverity();
+            }
+        }
+        return active.isEmpty() ? "healthy" : worst == Severity.SEVERITY_UNSPECIFIED ? "firing"
+                : worst.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     private Map<String, Object> run(String runId) {
-        FleetState.RunView run = state.runView(runId);
-        if (run == null) {
-            throw HttpError.notFound("no run '" + runId + "' is tracked");
-        }
+        RunSnapshot run = state.snapshot(runId)
+                .orElseThrow(() -> HttpError.notFound("no run '" + runId + "' is tracked"));
         Map<String, Object> detail = new LinkedHashMap<>();
         detail.put("run", runId);
         detail.put("progress", run.progress());
+        detail.put("labels", run.labels());
         List<Map<String, Object>> layers = new ArrayList<>();
-        run.layers().forEach((index, health) -> {
-            Map<String, Object> layer = RecordViews.layerHealth(health);
-            layer.put("history", run.layerHistory().get(index));
+        for (RunSnapshot.Layer snapshot : run.layers()) {
+            Map<String, Object> layer = RecordViews.layerHealth(snapshot.latest());
+            layer.put("history", snapshot.history());
+            layer.put("flow", flow(snapshot.flow()));
             layers.add(layer);
-        });
+        }
         detail.put("layers", layers);
-        detail.put("activeAlerts", run.active().values().stream().map(RecordViews::alertEvent).toList());
+        detail.put("steps", steps(run.steps()));
+        detail.put("paramGradNorms", finiteValues(run.paramGradNorms()));
+        detail.put("activeAlerts", run.activeAlerts().stream().map(RecordViews::alertEvent).toList());
+        detail.put("timeline", run.timeline());
         return detail;
+    }
+
+    /** The heatmap: rows are steps, columns timesteps, cells log10 norms rounded to 3 digits (null: none). */
+    private static Map<String, Object> flow(RunSnapshot.Flow flow) {
+        if (flow == null) {
+            return null;
+        }
+        int columns = flow.timesteps().length;
+        List<List<Double>> rows = new ArrayList<>(flow.steps().length);
+        for (int r = 0; r < flow.steps().length; r++) {
+            List<Double> row = new ArrayList<>(columns);
+            for (int c = 0; c < columns; c++) {
+                float value = flow.log10Norms()[r * columns + c];
+                row.add(Float.isNaN(value) ? null : Math.round(value * 1000.0) / 1000.0);
+            }
+            rows.add(row);
+        }
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("seqLen", flow.seqLen());
+        view.put("timesteps", flow.timesteps());
+        view.put("steps", flow.steps());
+        view.put("log10Norms", rows);
+        return view;
+    }
+
+    private static Map<String, Object> steps(RunSnapshot.Steps steps) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("step", steps.steps());
+        view.put("loss", finite(steps.loss()));
+        view.put("gradNorm", finite(steps.gradNorm()));
+        view.put("gradNormClipped", finite(steps.gradNormClipped()));
+        view.put("learningRate", finite(steps.learningRate()));
+        return view;
+    }
+
+    private static Map<String, Double> finiteValues(Map<String, Double> values) {
+        Map<String, Double> view = new LinkedHashMap<>();
+        values.forEach((name, value) -> view.put(name, finite(value)));
+        return view;
+    }
+
+    /** JSON has no NaN or Infinity: a value that is not finite is null (the charts leave a gap). */
+    private static List<Double> finite(double[] values) {
+        List<Double> view = new ArrayList<>(values.length);
+        for (double value : values) {
+            view.add(finite(value));
+        }
+        return view;
+    }
+
+    private static Double finite(double value) {
+        return Double.isFinite(value) ? value : null;
     }
 }

@@ -19,10 +19,13 @@ import java.util.function.LongSupplier;
 /**
  * The Prometheus view of the fleet. Per run and layer: gradient norms at {@code positions} evenly
  * spaced timesteps, decay ratio, horizon, dead-ReLU and saturation ratios, non-finite values,
- * active alerts; per run: step, loss, accuracy, global gradient norm. Meters of a run are removed
+ * active alerts; per run: step, loss, accuracy, global gradient norm before and after clipping,
+ * learning rate, and the gradient norm of its first {@value #MAX_PARAMETER_SERIES} parameters. Meters of a run are removed
  * when the run is forgotten, so series do not outlive their run (bounded cardinality).
  */
 public final class FleetMetrics implements FleetListener {
+    /** Per-parameter norm series per run at most: a bound on cardinality (runs x parameters). */
+    public static final int MAX_PARAMETER_SERIES = 32;
     private final MeterRegistry registry;
     private final int positions;
     private final LongSupplier clock;
@@ -66,6 +69,19 @@ public final class FleetMetrics implements FleetListener {
                 .set(p.gradNorm());
         gauge(id, "gradwatch.trainer.dropped.records", Tags.of("run", id), null,
                 "records the trainer could not publish so far").set(p.droppedRecords());
+        gauge(id, "gradwatch.gradient.global.norm.clipped", Tags.of("run", id), null,
+                "global gradient norm after clipping (equal to the norm before when not clipped)")
+                .set(p.gradNormClipped());
+        gauge(id, "gradwatch.training.learning.rate", Tags.of("run", id), null, "the optimizer's learning rate")
+                .set(p.learningRate());
+        int exposed = 0;
+        for (Map.Entry<String, Double> norm : run.paramGradNorms().entrySet()) {
+            if (exposed++ == MAX_PARAMETER_SERIES) {
+                break; // in name order: a model with hundreds of parameter tensors shows its first ones
+            }
+            gauge(id, "gradwatch.parameter.gradient.norm", Tags.of("run", id, "parameter", norm.getKey()), null,
+                    "L2 norm of one parameter's gradient, latest step").set(norm.getValue());
+        }
     }
 
     @Override

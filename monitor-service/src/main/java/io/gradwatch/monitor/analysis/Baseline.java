@@ -13,6 +13,7 @@ public final class Baseline {
     private long lastStep = -1;
     private long lastSeenMs;
     private boolean publishesActivations;
+    private boolean publishesPreact;
 
     public Baseline(int window) {
         recent = new double[window];
@@ -54,6 +55,16 @@ public final class Baseline {
         return publishesActivations;
     }
 
+    /** Whether this layer's publisher sends PREACT_GRAD tensors, so a step waits for them. */
+    public boolean publishesPreact() {
+        return publishesPreact;
+    }
+
+    public void markPublishesPreact(long nowMs) {
+        publishesPreact = true;
+        lastSeenMs = Math.max(lastSeenMs, nowMs);
+    }
+
     public void markPublishesActivations(long nowMs) {
         publishesActivations = true;
         lastSeenMs = Math.max(lastSeenMs, nowMs);
@@ -61,7 +72,8 @@ public final class Baseline {
 
     public BaselineState toState() {
         BaselineState.Builder state = BaselineState.newBuilder().setWindow(recent.length).setCount(count)
-                .setLastStep(lastStep).setLastSeenMs(lastSeenMs).setPublishesActivations(publishesActivations);
+                .setLastStep(lastStep).setLastSeenMs(lastSeenMs).setPublishesActivations(publishesActivations)
+                .setPublishesPreact(publishesPreact);
         for (double value : recent) {
             state.addRecent(value);
         }
@@ -74,6 +86,7 @@ public final class Baseline {
         baseline.lastStep = state.getLastStep();
         baseline.lastSeenMs = state.getLastSeenMs();
         baseline.publishesActivations = state.getPublishesActivations();
+        baseline.publishesPreact = state.getPublishesPreact();
         for (int i = 0; i < Math.min(baseline.recent.length, state.getRecentCount()); i++) {
             baseline.recent[i] = state.getRecent(i);
         }

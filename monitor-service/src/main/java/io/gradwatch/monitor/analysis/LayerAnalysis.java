@@ -60,8 +60,47 @@ public final class LayerAnalysis {
         return new Result(health.build(), flags);
     }
 
-    /** The largest k with g_{T-1-k} >= 0.01 g_{T-1}: how many steps back the network can still learn from. */
+    /**
+     * How many timesteps back the network can still learn from, read from the recurrence and not
+     * from the head: a least-squares line through log g_t over t = 0..T-2 (the timestep nearest
+     * the loss is left out, since there the direct gradient of the output head adds to what the
+     * recurrence carries: a PyTorch LSTM's profile 1.0, 0.146, 0.022 ... 0.002 is head-dominated),
+     * and the horizon is the number of timesteps over which the fitted gradient falls 100x,
+     * ln(100) / slope, capped at T-1 (a flat or growing fit reaches the whole sequence, and no
+     * sequence has more to give). Timesteps with a zero or non-finite norm are left out of the fit;
+     * with fewer than two left it falls back to the head-relative definition.
+     */
     public static int horizon(double[] norms) {
+        int last = norms.length - 1;
+        int n = 0;
+        double sumT = 0;
+        double sumY = 0;
+        double sumTT = 0;
+        double sumTY = 0;
+        for (int t = 0; t < last; t++) {
+            double g = norms[t];
+            if (g > 0 && Double.isFinite(g)) {
+                double y = Math.log(g);
+                n++;
+                sumT += t;
+                sumY += y;
+                sumTT += (double) t * t;
+                sumTY += t * y;
+            }
+        }
+        if (n < 2) {
+            return headHorizon(norms);
+        }
+        double slope = (n * sumTY - sumT * sumY) / (n * sumTT - sumT * sumT);
+        if (!(slope > 0)) {
+            return last;
+        }
+        double steps = Math.log(100) / slope;
+        return (int) Math.min(last, Math.floor(steps));
+    }
+
+    /** The largest k with g_{T-1-k} >= 0.01 g_{T-1} (the horizon of the first releases, kept for short sequences). */
+    static int headHorizon(double[] norms) {
         int last = norms.length - 1;
         double reference = norms[last];
         if (!(reference > 0) || Double.isInfinite(reference)) {
@@ -106,16 +145,9 @@ public final class LayerAnalysis {
             flags.add(new Flag(AlertType.VANISHING, max, th.vanishingNormFloor(), "every gradient norm below "
                     + th.vanishingNormFloor()));
         }
-        if (max > th.explodingNormCeiling()) {
-            flags.add(new Flag(AlertType.EXPLODING, max, th.explodingNormCeiling(), String.format(Locale.ROOT,
-                    "gradient norm %.2e > %.2e", max, th.explodingNormCeiling())));
-        } else if (seqLen > 1 && decay > ceiling) {
-            flags.add(new Flag(AlertType.EXPLODING, decay, ceiling, String.format(Locale.ROOT,
-                    "growth ratio g_0/g_T-1 = %.2e > %.2e", decay, ceiling)));
-        } else if (baseline.size() >= th.spikeMinHistory() && max > th.spikeFactor() * baseline.mean()) {
-            flags.add(new Flag(AlertType.EXPLODING, max, th.spikeFactor() * baseline.mean(), String.format(Locale.ROOT,
-                    "gradient norm %.2e is %.0fx the run's recent mean %.2e", max, max / baseline.mean(),
-                    baseline.mean())));
+        Flag exploding = exploding(max, decay, seqLen, ceiling, th, baseline);
+        if (exploding != null) {
+            flags.add(exploding);
         }
         if (dead >= th.deadReluFraction()) {
             flags.add(new Flag(AlertType.DEAD_RELU, dead, th.deadReluFraction(), String.format(Locale.ROOT,
@@ -126,6 +158,32 @@ public final class LayerAnalysis {
                     "%.0f%% of activations saturated", 100 * saturation)));
         }
         return flags;
+    }
+
+    /**
+     * The EXPLODING flag of a step, if any: the first of norm ceiling, growth ceiling and spike
+     * that holds, or the first that holds severely (>= severe factor x its threshold), so the
+     * alert machine can page it at once.
+     */
+    private static Flag exploding(double max, double decay, int seqLen, double ceiling, Thresholds th,
+                                  Baseline baseline) {
+        List<Flag> raised = new ArrayList<>(3);
+        if (max > th.explodingNormCeiling()) {
+            raised.add(new Flag(AlertType.EXPLODING, max, th.explodingNormCeiling(), String.format(Locale.ROOT,
+                    "gradient norm %.2e > %.2e", max, th.explodingNormCeiling()),
+                    th.severe(max, th.explodingNormCeiling())));
+        }
+        if (seqLen > 1 && decay > ceiling) {
+            raised.add(new Flag(AlertType.EXPLODING, decay, ceiling, String.format(Locale.ROOT,
+                    "growth ratio g_0/g_T-1 = %.2e > %.2e", decay, ceiling), th.severe(decay, ceiling)));
+        }
+        double spikeAt = th.spikeFactor() * baseline.mean();
+        if (baseline.size() >= th.spikeMinHistory() && max > spikeAt) {
+            raised.add(new Flag(AlertType.EXPLODING, max, spikeAt, String.format(Locale.ROOT,
+                    "gradient norm %.2e is %.0fx the run's recent mean %.2e", max, max / baseline.mean(),
+                    baseline.mean()), th.severe(max, spikeAt)));
+        }
+        return raised.stream().filter(Flag::severe).findFirst().orElse(raised.isEmpty() ? null : raised.get(0));
     }
 
     static boolean isReluFamily(ActivationFunction activation) {

@@ -25,6 +25,7 @@ public final class StepState {
     private final double[] meanAbs;
     private final BitSet gradients;
     private final BitSet activations;
+    private final BitSet preacts;
 
     private StepState(StepHeader.Builder header) {
         int seqLen = header.getSeqLen();
@@ -37,6 +38,7 @@ public final class StepState {
         Arrays.fill(meanAbs, Double.NaN);
         this.gradients = new BitSet(seqLen);
         this.activations = new BitSet(seqLen);
+        this.preacts = new BitSet(seqLen);
     }
 
     /** The header of a step whose first record is {@code first}, seen at {@code nowMs}. */
@@ -87,7 +89,8 @@ public final class StepState {
                     .setActivationTimesteps(header.getActivationTimesteps() + 1)
                     .setHidden(Math.max(header.getHidden(), a.hidden()));
         } else if (stats instanceof TimestepStats.PreactGradient p) {
-            header.setNonFinite(header.getNonFinite() + p.nonFinite());
+            header.setNonFinite(header.getNonFinite() + p.nonFinite())
+                    .setPreactTimesteps(header.getPreactTimesteps() + 1);
         }
         header.setEventTimeMs(Math.max(header.getEventTimeMs(), eventTimeMs));
     }
@@ -130,7 +133,8 @@ public final class StepState {
             return false;
         }
         if (stats.kind() == TensorKind.HIDDEN_GRAD && gradients.get(t)
-                || stats.kind() == TensorKind.ACTIVATION && activations.get(t)) {
+                || stats.kind() == TensorKind.ACTIVATION && activations.get(t)
+                || stats.kind() == TensorKind.PREACT_GRAD && preacts.get(t)) {
             return false;
         }
         fold(header, stats, eventTimeMs);
@@ -138,28 +142,35 @@ public final class StepState {
             put(t, entry(stats));
         } else if (stats.kind() == TensorKind.ACTIVATION) {
             activations.set(t);
+        } else {
+            preacts.set(t);
         }
         return true;
     }
 
-    /** All HIDDEN_GRAD timesteps arrived, and all ACTIVATION timesteps too if any came. */
+    /** All HIDDEN_GRAD timesteps arrived, and all ACTIVATION and PREACT_GRAD timesteps too if any came. */
     public boolean isComplete() {
-        return isComplete(header, false);
+        return isComplete(header, false, false);
     }
 
     public boolean isComplete(boolean expectActivations) {
-        return isComplete(header, expectActivations);
+        return isComplete(header, expectActivations, false);
     }
 
     /**
-     * All HIDDEN_GRAD timesteps arrived, and all ACTIVATION timesteps too if any came or the
-     * publisher is known to send them.
+     * All HIDDEN_GRAD timesteps arrived, and of ACTIVATION and PREACT_GRAD each all timesteps
+     * too if any came or the publisher is known to send them: so the step's result does not
+     * depend on whether a kind's records came before or after the last gradient.
      */
-    public static boolean isComplete(StepHeader.Builder header, boolean expectActivations) {
+    public static boolean isComplete(StepHeader.Builder header, boolean expectActivations, boolean expectPreact) {
         int seqLen = header.getSeqLen();
-        int activations = header.getActivationTimesteps();
-        boolean activationsDone = activations == seqLen || (activations == 0 && !expectActivations);
-        return header.getGradientTimesteps() == seqLen && activationsDone;
+        return header.getGradientTimesteps() == seqLen
+                && done(header.getActivationTimesteps(), seqLen, expectActivations)
+                && done(header.getPreactTimesteps(), seqLen, expectPreact);
+    }
+
+    private static boolean done(int arrived, int seqLen, boolean expected) {
+        return arrived == seqLen || (arrived == 0 && !expected);
     }
 
     public StepHeader header() {

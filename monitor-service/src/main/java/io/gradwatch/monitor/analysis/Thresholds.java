@@ -17,14 +17,16 @@ package io.gradwatch.monitor.analysis;
  * @param saturationMargin an activation is saturated within this distance of its bound (1%)
  * @param fireAfter consecutive flagged steps before an alert fires (NON_FINITE fires at once)
  * @param resolveAfter consecutive clear steps before a firing alert resolves
+ * @param severeFactor a flag whose value is at least this many times past its threshold (norm,
+ *                     growth or spike) is severe: its alert fires on that very step, no debounce
  */
 public record Thresholds(double vanishingStepFactor, double vanishingNormFloor, double explodingStepFactor,
                          double explodingNormCeiling, double spikeFactor, int spikeMinHistory, int baselineWindow,
                          double deadReluFraction, double saturationFraction, double saturationMargin, int fireAfter,
-                         int resolveAfter) {
+                         int resolveAfter, double severeFactor) {
 
     public static final Thresholds DEFAULTS = new Thresholds(0.7, 1e-10, 1.0 / 0.7, 1e3, 10, 5, 20, 0.5, 0.5,
-            io.gradwatch.protocol.ActivationStats.DEFAULT_SATURATION_MARGIN, 3, 5);
+            io.gradwatch.protocol.ActivationStats.DEFAULT_SATURATION_MARGIN, 3, 5, 100);
 
     public Thresholds {
         if (!(vanishingStepFactor > 0 && vanishingStepFactor < 1) || !(explodingStepFactor > 1)) {
@@ -33,6 +35,14 @@ public record Thresholds(double vanishingStepFactor, double vanishingNormFloor, 
         if (fireAfter < 1 || resolveAfter < 1 || baselineWindow < 1 || spikeMinHistory < 1) {
             throw new IllegalArgumentException("fire-after, resolve-after, baseline window and spike history must be >= 1");
         }
+        if (!(severeFactor > 1)) {
+            throw new IllegalArgumentException("the severe factor must be > 1");
+        }
+    }
+
+    /** Whether {@code value} is so far past {@code threshold} (upwards) that it pages at once. */
+    public boolean severe(double value, double threshold) {
+        return value >= severeFactor * threshold;
     }
 
     /** The decay-ratio floor for a sequence of {@code seqLen} timesteps. */

@@ -6,7 +6,7 @@ import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Baseline;
 import io.gradwatch.monitor.analysis.Flag;
 import io.gradwatch.monitor.analysis.LayerAnalysis;
-import io.gradwatch.monitor.analysis.Remedies;
+import io.gradwatch.monitor.analysis.RunSteps;
 import io.gradwatch.monitor.analysis.StepState;
 import io.gradwatch.monitor.analysis.TimestepStats;
 import io.gradwatch.protocol.state.v1.StepHeader;
@@ -14,16 +14,13 @@ import io.gradwatch.protocol.state.v1.TimestepEntry;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.TensorView;
-import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
-import io.gradwatch.protocol.v1.ControlCommand;
 import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -53,10 +50,13 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     private KeyValueStore<String, AlertMachine.State> alerts;
     private KeyValueStore<String, LayerHealth> latest;
     private KeyValueStore<String, RunInfo> runs;
+    private KeyValueStore<String, RunSteps> runSteps;
+    private final ClosedLoop loop;
 
     HealthProcessor(MonitorConfig config, MonitorEvents events) {
         this.config = config;
         this.events = events;
+        this.loop = new ClosedLoop(config, events);
     }
 
     @Override
@@ -69,6 +69,7 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
         alerts = context.getStateStore(MonitorTopology.ALERT_STORE);
         latest = context.getStateStore(MonitorTopology.LATEST_STORE);
         runs = context.getStateStore(MonitorTopology.RUNS_STORE);
+        runSteps = context.getStateStore(MonitorTopology.RUN_STEPS_STORE);
         context.schedule(config.punctuateEvery(), PunctuationType.WALL_CLOCK_TIME, this::expire);
     }
 
@@ -149,7 +150,8 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
         TimestepStats stats = TimestepStats.of(tensor, TensorView.of(tensor), header.getActivation(),
                 config.thresholds().saturationMargin());
         StepAccumulator.Outcome outcome = stats == null ? StepAccumulator.Outcome.DUPLICATE
-                : steps.addTimestep(key, header, stats, tensor.getEventTimeMs(), baseline.publishesActivations());
+                : steps.addTimestep(key, header, stats, tensor.getEventTimeMs(), baseline.publishesActivations(),
+                        baseline.publishesPreact());
         markActivations(tensor, baseline, layerKey, now);
         if (outcome == StepAccumulator.Outcome.DUPLICATE) {
             events.duplicate();
@@ -161,10 +163,13 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
         }
     }
 
-    /** From the first ACTIVATION on, this layer's steps wait for their activations before they are analysed. */
+    /** From the first ACTIVATION (PREACT_GRAD) on, this layer's steps wait for those too before they are analysed. */
     private void markActivations(TensorRecord tensor, Baseline baseline, String layerKey, long now) {
         if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
             baseline.markPublishesActivations(now);
+            baselines.put(layerKey, baseline);
+        } else if (tensor.getKind() == TensorKind.PREACT_GRAD && !baseline.publishesPreact()) {
+            baseline.markPublishesPreact(now);
             baselines.put(layerKey, baseline);
         }
     }
@@ -188,37 +193,42 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
         latest.put(layerKey, result.health());
         // Publishers that send no StepRecords are runs too: list them, keep their opt-in if they gave one.
         RunInfo info = runs.get(runId);
-        runs.put(runId, new RunInfo(now, Math.max(step, info == null ? -1 : info.lastStep()),
-                info != null && info.closedLoop()));
+        runs.put(runId, info == null ? new RunInfo(now, step, false) : info.seen(now, step));
         context.forward(new Record<>(runId, result.health(), timestamp));
         events.health(complete);
+        boolean nonFinite = result.flags().stream().anyMatch(f -> f.type() == AlertType.NON_FINITE);
         for (AlertType type : ALERT_TYPES) {
+            if (type == AlertType.EXPLODING && ClosedLoop.manages(runSteps, runId)) {
+                continue; // the closed loop follows the action's effect from the StepRecords and resolves it
+            }
             Flag flag = result.flags().stream().filter(f -> f.type() == type).findFirst().orElse(null);
-            stepAlert(runId, step, layer, type, flag, timestamp, now);
+            stepAlert(runId, step, layer, type, flag, nonFinite, timestamp, now);
         }
     }
 
-    private void stepAlert(String runId, long step, int layer, AlertType type, Flag flag, long timestamp, long now) {
+    private void stepAlert(String runId, long step, int layer, AlertType type, Flag flag, boolean nonFiniteNow,
+                           long timestamp, long now) {
         String key = StoreKeys.alert(runId, layer, type.name());
         AlertMachine.State stored = alerts.get(key);
         AlertMachine.State state = stored == null ? AlertMachine.State.CLEAR : stored;
-        AlertMachine.Step next = AlertMachine.next(state, type, flag != null, config.thresholds(), now);
+        // A run that grew first pages EXPLODING on the step it turns non-finite, before NON_FINITE.
+        boolean promoted = type == AlertType.EXPLODING && AlertMachine.explosionTurnedNonFinite(state, nonFiniteNow);
+        if (promoted && flag == null) {
+            flag = new Flag(type, state.flaggedStreak(), 0, "the gradient grew for " + state.flaggedStreak()
+                    + " step(s), then turned NaN/Inf", true);
+        }
+        AlertMachine.Step next = AlertMachine.next(state, type, flag != null, flag != null && (flag.severe() || promoted),
+                config.thresholds(), now);
+        Flag raised = flag;
         if (!next.state().firing() && next.state().flaggedStreak() == 0) {
             alerts.delete(key);
         } else {
             alerts.put(key, next.state());
         }
         next.transition().ifPresent(transition -> {
-            AlertEvent.Builder event = AlertEvent.newBuilder()
-                    .setRunId(runId).setLayer(layer).setStep(step).setType(type).setState(transition)
-                    .setSeverity(Remedies.severity(type)).setRemedy(Remedies.remedy(type))
-                    .setEventTimeMs(now);
-            if (flag != null) {
-                event.setValue(flag.value()).setThreshold(flag.threshold()).setMessage(flag.reason());
-            } else {
-                event.setMessage(type + " clear for " + config.thresholds().resolveAfter() + " steps");
-            }
-            context.forward(new Record<>(runId, event.build(), timestamp));
+            context.forward(new Record<>(runId, AlertEvents.event(runId, layer, step, type, transition, raised,
+                    type + " clear for " + config.thresholds().resolveAfter() + " steps",
+                    AlertEvents.metadata(runs, runId), now), timestamp));
             events.alert(type, transition);
             if (transition == AlertState.FIRING) {
                 closeTheLoop(runId, layer, step, type, timestamp, now);
@@ -227,29 +237,7 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     }
 
     private void closeTheLoop(String runId, int layer, long step, AlertType type, long timestamp, long now) {
-        if (type != AlertType.EXPLODING && type != AlertType.NON_FINITE) {
-            return;
-        }
-        RunInfo info = runs.get(runId);
-        boolean enabled = config.closedLoop() || (info != null && info.closedLoop());
-        if (!enabled) {
-            return;
-        }
-        ControlCommand.Builder command = ControlCommand.newBuilder().setRunId(runId)
-                .setCommandId("gradwatch-" + UUID.randomUUID()).setIssuedBy("gradwatch-monitor").setIssuedAtMs(now);
-        if (type == AlertType.EXPLODING) {
-            command.setSetClipNorm(ControlCommand.SetClipNorm.newBuilder().setMaxNorm(config.closedLoopClipNorm()))
-                    .setReason("EXPLODING gradients in layer " + layer + " at step " + step);
-        } else {
-            command.setStop(ControlCommand.Stop.getDefaultInstance())
-                    .setReason("NaN/Inf gradients in layer " + layer + " at step " + step);
-        }
-        ControlCommand built = command.build();
-        context.forward(new Record<>(runId, built, timestamp));
-        context.forward(new Record<>(runId, AlertEvent.newBuilder().setRunId(runId).setLayer(layer).setStep(step)
-                .setType(type).setState(AlertState.ACTION_TAKEN).setSeverity(Remedies.severity(type))
-                .setMessage("closed loop: " + built.getReason() + " -> " + built.getCommandCase())
-                .setAction(built).setEventTimeMs(now).build(), timestamp));
+        loop.onFiring(context, runs, runSteps, runId, layer, step, type, timestamp, now);
     }
 
     /** Emits steps whose grace time ran out as incomplete; forgets runs silent for longer than the retention. */

@@ -26,9 +26,11 @@ import org.apache.kafka.streams.state.Stores;
 /**
  * The gradient-health dataflow, top to bottom like the design sketch:
  * <pre>
- * gradwatch.steps     --> track-runs (runs store)
+ * gradwatch.steps     --> step-rules (runs, run-steps, alert-states)
+ *                           +--> gradwatch.alerts   (AlertEvent, layer -1: the run's step-level alerts)
+ *                           +--> gradwatch.control  (ControlCommand: the closed loop's escalation)
  * gradwatch.gradients --+
- * gradwatch.summaries --+-> analyse-layers (partial-steps, step-timesteps, baselines, alert-states, latest-health, runs)
+ * gradwatch.summaries --+-> analyse-layers (partial-steps, step-timesteps, baselines, alert-states, latest-health, runs, run-steps)
  *                           +--> gradwatch.health   (LayerHealth)
  *                           +--> gradwatch.alerts   (AlertEvent: FIRING, RESOLVED, ACTION_TAKEN)
  *                           +--> gradwatch.control  (ControlCommand, closed loop only)
@@ -46,6 +48,7 @@ public final class MonitorTopology {
     public static final String ALERT_STORE = "alert-states";
     public static final String LATEST_STORE = "latest-health";
     public static final String RUNS_STORE = "runs";
+    public static final String RUN_STEPS_STORE = "run-steps";
 
     private MonitorTopology() {
     }
@@ -69,15 +72,19 @@ public final class MonitorTopology {
                          Function<String, KeyValueBytesStoreSupplier> stores) {
         // Cached: a step's header is rewritten by each of its T records, but only the value at commit
         // time needs to reach RocksDB and the changelog (one write per key per commit, not per record).
+        // Every value has a typed, versioned serde (StateSerdes).
         addStore(builder, stores, PARTIAL_STORE, StateSerdes.STEP_HEADER);
         addStore(builder, stores, TIMESTEP_STORE, StateSerdes.TIMESTEP);
         addStore(builder, stores, BASELINE_STORE, StateSerdes.BASELINE);
         addStore(builder, stores, ALERT_STORE, StateSerdes.ALERT);
         addStore(builder, stores, LATEST_STORE, StateSerdes.HEALTH);
         addStore(builder, stores, RUNS_STORE, StateSerdes.RUN);
-        builder.stream(Topics.STEPS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.stepRecord())
+        addStore(builder, stores, RUN_STEPS_STORE, StateSerdes.RUN_STEPS);
+        KStream<String, MessageLite> stepResults = builder
+                .stream(Topics.STEPS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.stepRecord())
                         .withName("steps-source"))
-                .process(() -> new RunTracker(events), Named.as("track-runs"), RUNS_STORE);
+                .process(() -> new StepProcessor(config, events), Named.as("step-rules"), RUNS_STORE,
+                        RUN_STEPS_STORE, ALERT_STORE);
 
         KStream<String, MessageLite> tensors = builder
                 .stream(Topics.GRADIENTS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.tensorRecord())
@@ -89,7 +96,8 @@ public final class MonitorTopology {
                 .mapValues(value -> (MessageLite) value, Named.as("summaries-as-input"));
         KStream<String, MessageLite> results = tensors.merge(summaries, Named.as("gradient-inputs"))
                 .process(() -> new HealthProcessor(config, events), Named.as("analyse-layers"), PARTIAL_STORE,
-                        TIMESTEP_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE);
+                        TIMESTEP_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE, RUN_STEPS_STORE)
+                .merge(stepResults, Named.as("all-results"));
         results.filter((run, value) -> value instanceof LayerHealth, Named.as("only-health"))
                 .mapValues(value -> (LayerHealth) value, Named.as("as-health"))
                 .to(Topics.HEALTH, Produced.with(Serdes.String(), GradwatchSerdes.layerHealth()).withName("health-sink"));

@@ -4,15 +4,18 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Baseline;
+import io.gradwatch.monitor.analysis.RunSteps;
 import io.gradwatch.protocol.StateSerde;
 import io.gradwatch.protocol.state.v1.AlertMachineState;
 import io.gradwatch.protocol.state.v1.BaselineState;
 import io.gradwatch.protocol.state.v1.RunState;
+import io.gradwatch.protocol.state.v1.RunStepsState;
 import io.gradwatch.protocol.state.v1.StepHeader;
 import io.gradwatch.protocol.state.v1.TimestepEntry;
 import io.gradwatch.protocol.v1.ActivationFunction;
 import io.gradwatch.protocol.v1.CellType;
 import io.gradwatch.protocol.v1.LayerHealth;
+import io.gradwatch.protocol.v1.RunMetadata;
 import java.nio.ByteBuffer;
 import java.util.BitSet;
 import java.util.function.Function;
@@ -33,9 +36,12 @@ public final class StateSerdes {
             AlertMachineState.parser(), StateSerdes::toState, StateSerdes::fromState, StateSerdes::alertV0);
     public static final StateSerde<RunInfo, RunState> RUN = new StateSerde<>("run", RunState.parser(),
             info -> RunState.newBuilder().setLastSeenMs(info.lastSeenMs()).setLastStep(info.lastStep())
-                    .setClosedLoop(info.closedLoop()).build(),
-            state -> new RunInfo(state.getLastSeenMs(), state.getLastStep(), state.getClosedLoop()),
+                    .setClosedLoop(info.closedLoop()).setMetadata(info.metadata()).build(),
+            state -> new RunInfo(state.getLastSeenMs(), state.getLastStep(), state.getClosedLoop(),
+                    state.getMetadata()),
             StateSerdes::runV0);
+    public static final StateSerde<RunSteps, RunStepsState> RUN_STEPS = new StateSerde<>("run steps",
+            RunStepsState.parser(), RunSteps::toState, RunSteps::fromState, StateSerdes::runStepsV0);
     public static final StateSerde<LayerHealth, LayerHealth> HEALTH = new StateSerde<>("latest health",
             LayerHealth.parser(), Function.identity(), Function.identity(), StateSerdes::healthV0);
 
@@ -54,10 +60,44 @@ public final class StateSerdes {
 
     // Version 0: gradwatch 0.x's formats, read only.
 
-    /** 0.x RunInfo: lastSeenMs, lastStep (longs), closedLoop (byte): 17 bytes. */
+    /** 0.x RunInfo: lastSeenMs, lastStep (longs), closedLoop (byte): 17 bytes, then the RunMetadata if any. */
     static RunInfo runV0(byte[] bytes) {
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        return new RunInfo(buffer.getLong(), buffer.getLong(), buffer.get() == 1);
+        long lastSeen = buffer.getLong();
+        long lastStep = buffer.getLong();
+        boolean closedLoop = buffer.get() == 1;
+        try {
+            return new RunInfo(lastSeen, lastStep, closedLoop,
+                    RunMetadata.parseFrom(ByteBuffer.wrap(bytes, 17, bytes.length - 17)));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("unreadable run metadata in a version 0 run (" + bytes.length + " bytes)", e);
+        }
+    }
+
+    /**
+     * Pre-protobuf RunSteps (its own version byte 1, then): losses length (int), lossCount (long),
+     * the losses (doubles), records (long), a length-prefixed 0.x Baseline, the loop's level,
+     * sinceAction, healthyStreak, layer (ints), lossCeiling (double), resolved (byte).
+     */
+    static RunSteps runStepsV0(byte[] bytes) {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        byte version = buffer.get();
+        if (version != 1) {
+            throw new IllegalStateException("run-steps state of unversioned format " + version + "; this monitor reads 1");
+        }
+        double[] losses = new double[buffer.getInt()];
+        long lossCount = buffer.getLong();
+        for (int i = 0; i < losses.length; i++) {
+            losses[i] = buffer.getDouble();
+        }
+        long records = buffer.getLong();
+        Baseline gradNorms = baselineV0(slice(buffer));
+        int level = buffer.getInt();
+        int since = buffer.getInt();
+        int healthy = buffer.getInt();
+        int layer = buffer.getInt();
+        RunSteps.Loop loop = new RunSteps.Loop(level, since, healthy, buffer.getDouble(), layer, buffer.get() == 1);
+        return RunSteps.restore(gradNorms, losses, lossCount, records, loop);
     }
 
     /** 0.x AlertMachine.State: firing (byte), flaggedStreak, clearStreak (ints), lastSeenMs (long): 17 bytes. */

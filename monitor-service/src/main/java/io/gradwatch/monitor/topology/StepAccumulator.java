@@ -63,18 +63,22 @@ public final class StepAccumulator {
      */
     public Outcome addTimestep(String stepKey, StepHeader.Builder header, TimestepStats stats, long eventTimeMs,
                                boolean expectActivations) {
+        return addTimestep(stepKey, header, stats, eventTimeMs, expectActivations, false);
+    }
+
+    /** As above; {@code expectPreact}: the layer's publisher sends PREACT_GRAD tensors, so the step waits for them. */
+    public Outcome addTimestep(String stepKey, StepHeader.Builder header, TimestepStats stats, long eventTimeMs,
+                               boolean expectActivations, boolean expectPreact) {
         int t = stats.timestep();
-        boolean tracked = stats.kind() == TensorKind.HIDDEN_GRAD || stats.kind() == TensorKind.ACTIVATION;
-        String entryKey = tracked ? entryKey(stepKey, stats.kind(), t) : null;
-        if (tracked && timesteps.get(entryKey) != null) {
+        String entryKey = entryKey(stepKey, stats.kind(), t);
+        if (timesteps.get(entryKey) != null) {
             return Outcome.DUPLICATE;
         }
         StepState.fold(header, stats, eventTimeMs);
-        boolean complete = StepState.isComplete(header, expectActivations || stats.kind() == TensorKind.ACTIVATION);
+        boolean complete = StepState.isComplete(header, expectActivations || stats.kind() == TensorKind.ACTIVATION,
+                expectPreact || stats.kind() == TensorKind.PREACT_GRAD);
         if (!complete) {
-            if (tracked) {
-                timesteps.put(entryKey, StepState.entry(stats));
-            }
+            timesteps.put(entryKey, StepState.entry(stats));
             headers.put(stepKey, header.build());
             return Outcome.OPEN;
         }
@@ -157,6 +161,11 @@ public final class StepAccumulator {
     }
 
     private static String entryPrefix(String stepKey, TensorKind kind) {
-        return stepKey + StoreKeys.SEPARATOR + (kind == TensorKind.HIDDEN_GRAD ? 'G' : 'A') + StoreKeys.SEPARATOR;
+        char tag = switch (kind) {
+            case HIDDEN_GRAD -> 'G';
+            case ACTIVATION -> 'A';
+            default -> 'P';
+        };
+        return stepKey + StoreKeys.SEPARATOR + tag + StoreKeys.SEPARATOR;
     }
 }

@@ -109,6 +109,40 @@ class LayerAnalysisTest {
     }
 
     @Test
+    void explodingFiresOnTheFirstStepWhenFarPastTheCeiling() {
+        LayerAnalysis.Result far = analyze(CellType.RNN, ActivationFunction.RELU, new double[] {2e5, 10, 1});
+        Flag flag = far.flags().get(0);
+        assertThat(flag.type()).isEqualTo(AlertType.EXPLODING);
+        assertThat(flag.severe()).as("2e5 is 200x the norm ceiling 1e3").isTrue();
+        assertThat(AlertMachine.next(AlertMachine.State.CLEAR, AlertType.EXPLODING, true, flag.severe(), TH, 0)
+                .transition()).contains(AlertState.FIRING);
+        LayerAnalysis.Result moderate = analyze(CellType.RNN, ActivationFunction.RELU, new double[] {2e3, 1500, 1000});
+        assertThat(moderate.flags().get(0).severe()).as("2x over the ceiling keeps the debounce").isFalse();
+        assertThat(AlertMachine.next(AlertMachine.State.CLEAR, AlertType.EXPLODING, true, false, TH, 0).transition())
+                .isEmpty();
+    }
+
+    @Test
+    void theExplodingInitPresetPagesExplodingAtStepZeroLongBeforeItsNan() throws java.io.IOException {
+        List<double[]> rows = HorizonTest.rows("preset-exploding-init.csv");
+        double[] first = java.util.Arrays.copyOfRange(rows.get(0), 3, rows.get(0).length);
+        LayerAnalysis.Result result = analyze(CellType.RNN, ActivationFunction.RELU, first);
+        assertThat(result.flags()).extracting(Flag::type).containsExactly(AlertType.EXPLODING);
+        assertThat(result.flags().get(0).severe()).isTrue();
+        assertThat(rows.get(1)[1]).as("the loss at the next published step").isNaN();
+    }
+
+    @Test
+    void aPendingExplosionFiresWhenTheStepTurnsNonFinite() {
+        AlertMachine.State pending = AlertMachine.next(AlertMachine.State.CLEAR, AlertType.EXPLODING, true, TH, 0)
+                .state();
+        assertThat(AlertMachine.explosionTurnedNonFinite(pending, true)).isTrue();
+        assertThat(AlertMachine.explosionTurnedNonFinite(pending, false)).isFalse();
+        assertThat(AlertMachine.explosionTurnedNonFinite(AlertMachine.State.CLEAR, true))
+                .as("a run that did not grow first pages NON_FINITE alone").isFalse();
+    }
+
+    @Test
     void alertsFireAfterThreeFlaggedStepsAndResolveAfterFiveClearOnes() {
         AlertMachine.State state = AlertMachine.State.CLEAR;
         for (int i = 1; i <= 3; i++) {

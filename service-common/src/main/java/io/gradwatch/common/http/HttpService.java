@@ -14,9 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -27,15 +24,23 @@ import org.slf4j.LoggerFactory;
  * matched by method and a path pattern such as {@code /runs/{runId}/health}; errors come back as
  * JSON {@code {"error": ...}}, never as a stack trace. Routes added with {@link #publicGet} (health
  * probes) skip authentication; all others require {@link HttpSettings#auth()}.
+ *
+ * <p>What one client can hold is bounded by {@link HttpSettings#limits()}: a request must arrive,
+ * and its response be taken, within the read timeout, or the connection is closed; at most
+ * {@code threads} requests are served at once and {@code queue} wait, the rest are answered 503
+ * ({@link WorkerPool}).
  */
 public final class HttpService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpService.class);
     private static final int MAX_BODY_BYTES = 1 << 20;
+    /** Built once: the answer when every worker is busy must cost next to nothing. */
+    private static final Response BUSY = Response.error(503, "server busy; retry shortly")
+            .withHeader("Retry-After", "1").withHeader("Connection", "close");
 
     private final HttpSettings settings;
     private final List<Route> routes = new ArrayList<>();
     private HttpServer server;
-    private ExecutorService executor;
+    private WorkerPool executor;
 
     public HttpService(HttpSettings settings) {
         this.settings = settings;
@@ -64,15 +69,12 @@ public final class HttpService implements AutoCloseable {
             throw new UncheckedIOException("cannot listen on " + settings.host() + ":" + settings.port()
                     + " (is the port taken? set " + HttpSettings.PORT + ")", e);
         }
-        executor = Executors.newFixedThreadPool(4, runnable -> {
-            Thread thread = new Thread(runnable, threadName);
-            thread.setDaemon(true);
-            return thread;
-        });
+        executor = new WorkerPool(threadName, settings.limits());
         server.setExecutor(executor);
         server.createContext("/", this::dispatch);
         server.start();
-        LOG.info("HTTP on {} (auth: {})", baseUri(), settings.auth());
+        LOG.info("HTTP on {} (auth: {}; read timeout {} ms, {} threads, queue {})", baseUri(), settings.auth(),
+                settings.limits().readTimeout().toMillis(), settings.limits().threads(), settings.limits().queue());
         return this;
     }
 
@@ -88,16 +90,30 @@ public final class HttpService implements AutoCloseable {
     public void close() {
         if (server != null) {
             server.stop(0);
-            executor.shutdown();
-            try {
-                executor.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            executor.close();
         }
     }
 
+    /** Connections cut off because the client was too slow to send a request or take a response. */
+    public long timedOutRequests() {
+        return executor.timedOut();
+    }
+
+    /** Requests answered 503 (or, when even that was busy, closed) because every worker was busy. */
+    public long rejectedRequests() {
+        return executor.rejected();
+    }
+
+    WorkerPool workers() {
+        return executor;
+    }
+
     private void dispatch(HttpExchange exchange) {
+        WorkerPool.Watch watch = WorkerPool.current();
+        if (watch != null && watch.overloaded()) {
+            send(exchange, BUSY);
+            return;
+        }
         Response response;
         try {
             response = route(exchange);
@@ -130,8 +146,13 @@ public final class HttpService implements AutoCloseable {
                 return Response.error(401, "authentication required")
                         .withHeader("WWW-Authenticate", settings.auth().challenge());
             }
+            byte[] body = readBody(exchange);
+            WorkerPool.Watch watch = WorkerPool.current();
+            if (watch != null) {
+                watch.disarm();
+            }
             Request request = new Request(exchange.getRequestMethod(), path, pathParams(route, matcher),
-                    parseQuery(exchange.getRequestURI().getRawQuery()), exchange.getRequestHeaders(), readBody(exchange));
+                    parseQuery(exchange.getRequestURI().getRawQuery()), exchange.getRequestHeaders(), body);
             try {
                 return route.handler.handle(request);
             } catch (HttpError | IllegalArgumentException e) {
@@ -195,6 +216,10 @@ public final class HttpService implements AutoCloseable {
     }
 
     private static void send(HttpExchange exchange, Response response) {
+        WorkerPool.Watch watch = WorkerPool.current();
+        if (watch != null) {
+            watch.arm();
+        }
         try (exchange) {
             var headers = exchange.getResponseHeaders();
             headers.set("Content-Type", response.contentType());

@@ -2,6 +2,7 @@ package io.gradwatch.common.http;
 
 import io.gradwatch.common.config.ConfigException;
 import io.gradwatch.common.config.Settings;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -10,18 +11,29 @@ import java.util.Map;
  * @param host bind address; 127.0.0.1 by default so nothing is exposed by accident
  * @param port TCP port, 0 for a free one
  * @param auth who may call the protected routes
+ * @param limits read timeout and worker pool: what a slow or stuck client can hold
  */
-public record HttpSettings(String host, int port, HttpAuth auth) {
+public record HttpSettings(String host, int port, HttpAuth auth, HttpLimits limits) {
     public static final String HOST = "http.host";
     public static final String PORT = "http.port";
     public static final String BASIC_USER = "http.auth.basic-user";
     public static final String BASIC_PASSWORD = "http.auth.basic-password";
     public static final String BEARER_TOKEN = "http.auth.bearer-token";
+    public static final String READ_TIMEOUT = "http.read-timeout";
+    public static final String THREADS = "http.threads";
+    public static final String QUEUE = "http.queue";
+
+    /** With the default {@link HttpLimits}. */
+    public HttpSettings(String host, int port, HttpAuth auth) {
+        this(host, port, auth, HttpLimits.DEFAULT);
+    }
 
     /** The HTTP settings every service declares, with the given default port. */
     public static Map<String, String> defaults(int port) {
+        HttpLimits limits = HttpLimits.DEFAULT;
         return Map.of(HOST, "127.0.0.1", PORT, Integer.toString(port), BASIC_USER, "", BASIC_PASSWORD, "",
-                BEARER_TOKEN, "");
+                BEARER_TOKEN, "", READ_TIMEOUT, limits.readTimeout().toMillis() + "ms",
+                THREADS, Integer.toString(limits.threads()), QUEUE, Integer.toString(limits.queue()));
     }
 
     public static HttpSettings from(Settings settings) {
@@ -36,6 +48,12 @@ public record HttpSettings(String host, int port, HttpAuth auth) {
         }
         HttpAuth auth = !user.isEmpty() ? new HttpAuth.Basic(user, password)
                 : !token.isEmpty() ? new HttpAuth.Bearer(token) : new HttpAuth.None();
-        return new HttpSettings(settings.string(HOST), settings.integerWithin(PORT, 0, 65535), auth);
+        Duration readTimeout = settings.duration(READ_TIMEOUT);
+        if (readTimeout.toMillis() < 1) {
+            throw new ConfigException(READ_TIMEOUT + " must be at least 1ms");
+        }
+        HttpLimits limits = new HttpLimits(readTimeout, settings.integerWithin(THREADS, 1, 1024),
+                settings.integerWithin(QUEUE, 0, 100_000));
+        return new HttpSettings(settings.string(HOST), settings.integerWithin(PORT, 0, 65535), auth, limits);
     }
 }

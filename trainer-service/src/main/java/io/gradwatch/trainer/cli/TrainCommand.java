@@ -5,8 +5,8 @@ import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.HttpSettings;
 import io.gradwatch.common.http.Response;
+import io.gradwatch.common.metrics.ServiceMetrics;
 import io.gradwatch.trainer.metrics.TrainerMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.TensorRecords;
@@ -40,15 +40,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code gradwatch train}: one training job, publishing its gradients to Kafka (or not). */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Train an RNN, LSTM, GRU or deep MLP with exact (or truncated) backpropagation through time and",
-            "publish every layer's per-timestep gradient dL/dh_t to Kafka for gradwatch to watch.",
+            // One element per paragraph: picocli wraps it at words to the terminal (80 columns without one).
+            "Train an RNN, LSTM, GRU or deep MLP with exact (or truncated) backpropagation through time and "
+                + "publish every layer's per-timestep gradient dL/dh_t to Kafka for gradwatch to watch.",
             "",
             "Presets reproduce the seeds' scenarios (any flag given wins over the preset):",
-            "  vanishing-rnn   tanh RNN, default init, SGD: vanishing gradients, stays at chance",
-            "  lstm, gru       gated cells (remembering gate biased to 3), Adam: learn the long dependency",
-            "  exploding-init  ReLU RNN with W_hh orthogonal x2: exploding gradients, then NaN",
+            "  vanishing-rnn   tanh RNN, default init, SGD: vanishing gradients, at chance",
+            "  lstm, gru       gated cells (gate bias 3), Adam: learn the long dependency",
+            "  exploding-init  ReLU RNN, W_hh orthogonal x2: exploding gradients, then NaN",
             "  clipped         the same, global gradient norm clipped to 1: stays bounded",
             "  dead-relu       ReLU RNN, Adam at 0.1: most units die",
             "  leaky-relu      the same with leaky ReLU and clipping: no dead units",
@@ -244,8 +245,11 @@ public final class TrainCommand implements Callable<Integer> {
             TrainingRun trainingRun = new TrainingRun(spec, sequenceTask, network, setup.optimizer(), publisher,
                     commands, out::println, setup.firstStep(), setup.rng());
             if (metricsPort != null) {
-                PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+                PrometheusMeterRegistry registry = ServiceMetrics.prometheusRegistry();
                 trainingRun.observe(new TrainerMetrics(registry, spec.runId(), publisher)::step);
+                if (publisher instanceof KafkaGradientPublisher kafkaPublisher) {
+                    kafkaPublisher.bindMetrics(registry);
+                }
                 metricsHttp = new HttpService(new HttpSettings(metricsHost, metricsPort, new HttpAuth.None()))
                         .publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
                         .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",

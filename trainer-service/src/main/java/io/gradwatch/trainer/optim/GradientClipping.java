@@ -34,6 +34,19 @@ public final class GradientClipping {
         return norms;
     }
 
+    /** Each parameter's own L2 norm ||w_p||, by name, in parameter order (for the weight update ratio). */
+    public static Map<String, Double> weightNorms(List<Parameter> parameters) {
+        Map<String, Double> norms = new LinkedHashMap<>();
+        for (Parameter p : parameters) {
+            double sum = 0;
+            for (double w : p.value()) {
+                sum += w * w;
+            }
+            norms.put(p.name(), Math.sqrt(sum));
+        }
+        return norms;
+    }
+
     /**
      * clip_grad_norm_ as in PyTorch 1.13 with error_if_nonfinite=False: every gradient is
      * multiplied by clamp(maxNorm / (norm + 1e-6), max=1). A NaN norm gives a NaN coefficient

@@ -4,6 +4,8 @@ import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -48,6 +50,7 @@ public final class KafkaGradientPublisher implements GradientPublisher {
         }
     };
     private volatile boolean closed;
+    private KafkaClientMetrics clientMetrics;
 
     /**
      * @param producer a producer of raw bytes (see {@link #producerProperties})
@@ -78,6 +81,14 @@ public final class KafkaGradientPublisher implements GradientPublisher {
         return new KafkaGradientPublisher(
                 new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer()),
                 dtype, queueCapacity, mode);
+    }
+
+    /** Exposes the producer's own metrics (kafka_producer_*) on {@code registry} until the publisher is closed. */
+    public synchronized void bindMetrics(MeterRegistry registry) {
+        if (clientMetrics == null) {
+            clientMetrics = new KafkaClientMetrics(producer);
+        }
+        clientMetrics.bindTo(registry);
     }
 
     /** Producer settings for gradient traffic on top of the user's client properties. */
@@ -123,6 +134,11 @@ public final class KafkaGradientPublisher implements GradientPublisher {
             Thread.currentThread().interrupt();
         }
         producer.close(Duration.ofSeconds(10));
+        synchronized (this) {
+            if (clientMetrics != null) {
+                clientMetrics.close();
+            }
+        }
         PublishStats stats = stats();
         LOG.info("publisher closed: {} records sent, {} dropped, {} failed", stats.sentRecords(),
                 stats.droppedRecords(), stats.failedRecords());

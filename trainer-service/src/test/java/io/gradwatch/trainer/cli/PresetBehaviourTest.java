@@ -40,6 +40,15 @@ class PresetBehaviourTest {
     }
 
     @Test
+    void anLstmReachesFurtherBackThanATanhRnnAtEveryPublishedStepAfterWarmUp() {
+        Observed lstm = train("lstm", 300);
+        Observed tanh = train("vanishing-rnn", 300);
+        for (int i = 5; i < tanh.horizons.size(); i++) {
+            assertThat(lstm.horizons.get(i)).as("published step " + i).isGreaterThan(tanh.horizons.get(i));
+        }
+    }
+
+    @Test
     void gruLearnsTheLongDependency() {
         Observed run = train("gru", 400);
         assertThat(run.outcome.accuracy()).isGreaterThan(0.95);
@@ -117,16 +126,30 @@ class PresetBehaviourTest {
             return horizons.get(horizons.size() - 1);
         }
 
-        /** The monitor's definition: the largest k with g_{T-1-k} >= 0.01 g_{T-1}. */
+        /**
+         * The monitor's definition (LayerAnalysis.horizon, copied: a trainer test cannot depend on
+         * a service): timesteps over which a least-squares fit of log g_t over t < T-1 falls 100x,
+         * capped at T-1.
+         */
         private static int horizon(double[] norms) {
             int last = norms.length - 1;
-            int horizon = 0;
-            for (int k = 0; k <= last; k++) {
-                if (norms[last - k] >= 0.01 * norms[last]) {
-                    horizon = k;
+            int n = 0;
+            double sumT = 0;
+            double sumY = 0;
+            double sumTT = 0;
+            double sumTY = 0;
+            for (int t = 0; t < last; t++) {
+                if (norms[t] > 0 && Double.isFinite(norms[t])) {
+                    double y = Math.log(norms[t]);
+                    n++;
+                    sumT += t;
+                    sumY += y;
+                    sumTT += (double) t * t;
+                    sumTY += t * y;
                 }
             }
-            return horizon;
+            double slope = (n * sumTY - sumT * sumY) / (n * sumTT - sumT * sumT);
+            return slope > 0 ? (int) Math.min(last, Math.floor(Math.log(100) / slope)) : last;
         }
 
         double lastDeadFraction() {
