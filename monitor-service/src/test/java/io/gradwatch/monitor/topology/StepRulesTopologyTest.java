@@ -41,6 +41,8 @@ class StepRulesTopologyTest {
     private static final int T = 5;
     private TopologyTestDriver driver;
     private TestInputTopic<String, TensorRecord> gradients;
+    @TempDir
+    Path stateDir;
     private TestInputTopic<String, StepRecord> steps;
     private TestOutputTopic<String, AlertEvent> alerts;
     private TestOutputTopic<String, ControlCommand> control;
