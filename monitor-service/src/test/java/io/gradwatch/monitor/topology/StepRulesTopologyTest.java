@@ -46,8 +46,6 @@ class StepRulesTopologyTest {
     private TestInputTopic<String, StepRecord> steps;
     private TestOutputTopic<String, AlertEvent> alerts;
     private TestOutputTopic<String, ControlCommand> control;
-    @TempDir
-    Path stateDir;
 
     private void start(Map<String, String> overrides) {
         Map<String, String> all = new HashMap<>(overrides);
