@@ -139,6 +139,28 @@ def step_record(snapshot: StepSnapshot) -> pb.StepRecord:
     return record
 
 
+def encode_summaries(snapshot: StepSnapshot, dtype: int = pb.F32) -> List[Tuple[str, bytes]]:
+    """(topic, value) pairs of the whole step as summaries: one GradientSummary per layer, then its StepRecord.
+
+    The reduction reads the float32 host values (``dtype`` applies to tensors only); see gradwatch.summaries.
+    """
+    from gradwatch import summaries  # numpy is needed only here
+
+    out = []
+    for layer in snapshot.layers:
+        by_kind = {}
+        for kind, tensor in layer.tensors.items():
+            host = _host_values(tensor, pb.F32) if isinstance(tensor, torch.Tensor) else [
+                _host_values(item, pb.F32) for item in tensor]
+            by_kind[kind] = list(host)
+        summary = summaries.summarize(snapshot.run_id, snapshot.step, layer.layer, layer.cell, layer.activation,
+                                      by_kind, snapshot.event_time_ms, snapshot.num_layers)
+        out.append((summaries.TOPIC_SUMMARIES, summary.SerializeToString()))
+    if snapshot.values is not None:
+        out.append((TOPIC_STEPS, step_record(snapshot).SerializeToString()))
+    return out
+
+
 def encode_step(snapshot: StepSnapshot, dtype: int = pb.F32) -> List[Tuple[str, bytes]]:
     """(topic, value) pairs of the whole step: its tensors, then its StepRecord."""
     out = [(TOPIC_GRADIENTS, value) for value in encode_tensors(snapshot, dtype)]

@@ -67,6 +67,9 @@ class Watcher:
         checkpoint: callback(command) run before stopping (before on_stop or StopTraining).
         clip_norm: the clip norm of ``watcher.clip_grad_norm_`` until a set_clip_norm command changes it.
         dtype: wire dtype of tensor data: "F32" (default), "F16" or "BF16".
+        publish: "tensors" (default: every probed timestep's tensors on gradwatch.gradients, from which the
+            monitor can recompute anything) or "summaries" (one GradientSummary per layer and probed step on
+            gradwatch.summaries, reduced on the sender thread: the same analysis, 100-1000x fewer bytes).
         all_ranks: under torch.distributed, publish from every rank (rank r > 0 as run ``<run_id>-rank<r>``
             with label rank=r), not only rank 0.
         task, init: RunMetadata.task and .init (e.g. "adding problem", "orthogonal").
@@ -77,7 +80,8 @@ class Watcher:
                  kafka: Optional[Mapping[str, object]] = None, labels: Optional[Mapping[str, str]] = None,
                  closed_loop: bool = False, probe_every: int = 100, queue_size: int = 8192,
                  on_stop: Optional[Callable] = None, checkpoint: Optional[Callable] = None,
-                 clip_norm: Optional[float] = None, dtype: str = "F32", all_ranks: bool = False,
+                 clip_norm: Optional[float] = None, dtype: str = "F32", publish: str = "tensors",
+                 all_ranks: bool = False,
                  task: str = "", init: str = "", warn_every: int = 100, control_timeout: float = 30.0,
                  producer=None, consumer_factory: Optional[Callable] = None):
         if not run_id or len(run_id) > 1000 or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in run_id):
@@ -86,6 +90,8 @@ class Watcher:
             raise ValueError(f"probe_every must be >= 0, got {probe_every}")
         if dtype not in records.DTYPES:
             raise ValueError(f"dtype must be one of {sorted(records.DTYPES)}, got {dtype!r}")
+        if publish not in ("tensors", "summaries"):
+            raise ValueError(f"publish must be 'tensors' or 'summaries', got {publish!r}")
         if clip_norm is not None and not (clip_norm > 0 and math.isfinite(clip_norm)):
             raise ValueError(f"clip_norm must be a positive number, got {clip_norm!r}")
         self.run_id = run_id
@@ -97,6 +103,7 @@ class Watcher:
         self.on_stop = on_stop
         self.checkpoint = checkpoint
         self.dtype = records.DTYPES[dtype]
+        self.publish = publish
         self.all_ranks = all_ranks
         self.task = task
         self.init = init
@@ -147,7 +154,8 @@ class Watcher:
                 self.run_id = f"{self.run_id}-rank{self._rank}"
         if self.publishing:
             producer = self._producer if self._producer is not None else make_producer(self.settings)
-            self._sender = Sender(producer, self.run_id, self.queue_size, self.dtype, self.warn_every)
+            self._sender = Sender(producer, self.run_id, self.queue_size, self.dtype, self.warn_every,
+                                  encode=records.encode_summaries if self.publish == "summaries" else records.encode_step)
         if self.closed_loop and self._rank in (None, 0):
             self._listener = control.ControlListener(self.run_id, self.settings, self.started_ms,
                                                      self._consumer_factory)

@@ -21,10 +21,11 @@ import picocli.CommandLine.Option;
     "Measure the pipeline on a real broker started here: monitor throughput against a plain consumer,",
     "detection latency under load, trainer publish overhead, the LSTM step against the machine's FMA",
     "peak (JMH), 1,000 runs through monitor and alert-service, and the Python client's cost to a PyTorch",
-    "LSTM (Debian's /usr/bin/python3). Prints a table and writes the same figures as JSON",
+    "LSTM (Debian's /usr/bin/python3), and GradientSummary records (bytes per step, monitor rate).",
+    "Prints a table and writes the same figures as JSON",
     "(docs/performance.md)."})
 public final class BenchMain implements Callable<Integer> {
-    enum Scenario { THROUGHPUT, LATENCY, PUBLISH, LSTM, SCALE, PYTORCH }
+    enum Scenario { THROUGHPUT, SEQLEN, LATENCY, PUBLISH, LSTM, SCALE, PYTORCH, SUMMARIES }
 
     @Option(names = "--quick", description = "small sizes: checks the harness works, figures are not meaningful")
     boolean quick;
@@ -76,6 +77,8 @@ public final class BenchMain implements Callable<Integer> {
                                 : MonitorThroughput.run(stack, 24, 150, 50, large, progress);
                         report(report, throughput);
                     }
+                    case SEQLEN -> report(report, SeqLenThroughput.run(stack, 8, quick ? 4_000 : 160_000,
+                            new int[] {10, 100, 1_000, 10_000}, new SyntheticGradients(4, 32), progress));
                     case LATENCY -> {
                         if (throughput == null) {
                             throughput = MonitorThroughput.run(stack, 8, quick ? 5 : 20, 50, large, progress);
@@ -93,6 +96,8 @@ public final class BenchMain implements Callable<Integer> {
                             new SyntheticGradients(4, 64), progress));
                     case PYTORCH -> report(report, PyTorchOverhead.run(home, layout.dataDir(), stack.bootstrap(),
                             quick ? 1 : 20, quick ? 1 : 3, quick ? 10 : 100, progress));
+                    case SUMMARIES -> report(report, quick ? SummaryThroughput.run(stack, 8, 20, progress)
+                            : SummaryThroughput.run(stack, 24, 1000, progress));
                     default -> throw new IllegalStateException(scenario.name());
                 }
             }
@@ -118,6 +123,18 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "CPU of monitor-service while timed", r.monitorCores(), "cores");
         report.add(section, "CPU of the broker while timed", r.brokerCores(), "cores");
         report.add(section, "monitor-service, records produced live", r.liveRecordsPerSecond(), "rec/s");
+    }
+
+    private static void report(Report report, SeqLenThroughput.Result r) {
+        String section = "1b seq_len";
+        for (SeqLenThroughput.Point p : r.points()) {
+            report.add(section, String.format(Locale.ROOT, "monitor-service at T %d (%d B F32)", p.seqLen(),
+                    r.tensorBytes()), p.recordsPerSecond(), "rec/s");
+            report.add(section, String.format(Locale.ROOT, "cost per record at T %d", p.seqLen()),
+                    p.microsPerRecord(), "us");
+        }
+        double ratio = r.costRatio(10_000, 100);
+        report.add(section, "cost per record, T 10000 / T 100", ratio, "ratio", "<= 1.5", ratio <= 1.5);
     }
 
     private static void report(Report report, DetectionLatency.Result r) {
@@ -199,6 +216,18 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "records per probed step", r.recordsPerProbedStep(), "records");
         report.add(section, "bytes per probed step", r.bytesPerProbedStep(), "B");
         report.add(section, "records dropped", r.droppedRecords(), "records");
+    }
+
+    private static void report(Report report, SummaryThroughput.Result r) {
+        String section = "7 summaries";
+        report.add(section, "lstm preset step as tensors (B 32, H 64, T 50, dL/dh_t + h_t)", r.tensorBytesPerStep(),
+                "B");
+        report.add(section, "lstm preset step as a GradientSummary", r.summaryBytesPerStep(), "B");
+        report.add(section, "tensors / summary", r.ratio(), "ratio", ">= 100", r.ratio() >= 100);
+        report.add(section, "summaries analysed (T 50, activations)", r.records(), "records");
+        report.add(section, "monitor-service, exactly-once", r.monitorRecordsPerSecond(), "rec/s");
+        report.add(section, "timesteps analysed", r.timestepsPerSecond(), "timesteps/s");
+        report.add(section, "CPU of monitor-service while timed", r.monitorCores(), "cores");
     }
 
     private static void deleteRecursively(Path dir) throws java.io.IOException {

@@ -228,14 +228,14 @@ class SecureKafkaIT {
     private static List<AclBinding> acls() {
         List<AclBinding> acls = new ArrayList<>();
         // trainer: publish gradients and steps, read commands in a consumer group of its own per run.
-        for (String topic : List.of(Topics.GRADIENTS, Topics.STEPS)) {
+        for (String topic : List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS)) {
             acls.add(allow("trainer", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.WRITE));
         }
         acls.add(allow("trainer", ResourceType.TOPIC, Topics.CONTROL, PatternType.LITERAL, AclOperation.READ));
         acls.add(allow("trainer", ResourceType.GROUP, "gradwatch-trainer-", PatternType.PREFIXED, AclOperation.READ));
         // monitor (application.id gradwatch-monitor): read the inputs, write the results and commands,
         // own its internal topics, consumer group and transactional ids (exactly-once).
-        for (String topic : List.of(Topics.GRADIENTS, Topics.STEPS)) {
+        for (String topic : List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS)) {
             acls.add(allow("monitor", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.READ));
         }
         for (String topic : List.of(Topics.HEALTH, Topics.ALERTS, Topics.DLQ, Topics.CONTROL)) {

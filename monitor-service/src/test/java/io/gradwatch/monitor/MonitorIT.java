@@ -3,6 +3,8 @@ package io.gradwatch.monitor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradwatch.common.config.Settings;
+import io.gradwatch.protocol.ActivationStats;
+import io.gradwatch.protocol.GradientSummaries;
 import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.TensorRecords;
 import io.gradwatch.protocol.Topics;
@@ -12,6 +14,7 @@ import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.CellType;
 import io.gradwatch.protocol.v1.DType;
+import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
@@ -110,6 +113,53 @@ class MonitorIT {
                     .contains("kafka_stream");
             assertThat(client.send(HttpRequest.newBuilder(URI.create(monitor.http().baseUri() + "/runs/no-such-run"
                     + "/health")).build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(404);
+        }
+    }
+
+    @Test
+    void summariesBecomeTheSameHealthAndAlertsWhileMalformedOnesGoToTheDlqWithTheirReason(KafkaBroker broker,
+                                                                                          @TempDir Path state)
+            throws Exception {
+        String run = "it-summary-" + System.nanoTime();
+        MonitorConfig config = config(broker, "it-summaries-" + System.nanoTime(), state);
+        try (MonitorMain.Running monitor = MonitorMain.start(config)) {
+            awaitRunning(monitor.streams());
+            try (var producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
+                    new ByteArraySerializer())) {
+                for (int step = 0; step < 4; step++) {
+                    List<TensorRecord> tensors = new ArrayList<>();
+                    for (int t = 0; t < T; t++) {
+                        tensors.add(tensor(run, step, t));
+                    }
+                    GradientSummary summary = GradientSummaries.of(tensors, ActivationStats.DEFAULT_SATURATION_MARGIN);
+                    producer.send(new ProducerRecord<>(Topics.SUMMARIES, run, summary.toByteArray()));
+                    if (step == 1) {
+                        producer.send(new ProducerRecord<>(Topics.SUMMARIES, run, summary.toBuilder().clearMaxAbs()
+                                .build().toByteArray()));
+                        producer.send(new ProducerRecord<>(Topics.SUMMARIES, run, summary.toBuilder().setNorm(0, -1)
+                                .build().toByteArray()));
+                    }
+                }
+                producer.flush();
+            }
+            List<LayerHealth> health = readUntil(broker, Topics.HEALTH, run, 4, bytes ->
+                    GradwatchSerdes.layerHealth().decode(bytes)).stream().map(r -> (LayerHealth) r).toList();
+            assertThat(health).extracting(LayerHealth::getStep).containsExactly(0L, 1L, 2L, 3L);
+            assertThat(health).allSatisfy(h -> {
+                assertThat(h.getFlagsList()).contains(AlertType.VANISHING);
+                assertThat(h.getComplete()).isTrue();
+                assertThat(h.getTimestepsReceived()).isEqualTo(T);
+            });
+            List<AlertEvent> alerts = readUntil(broker, Topics.ALERTS, run, 1, bytes ->
+                    GradwatchSerdes.alertEvent().decode(bytes)).stream().map(r -> (AlertEvent) r).toList();
+            assertThat(alerts).hasSize(1);
+            assertThat(alerts.get(0).getState()).isEqualTo(AlertState.FIRING);
+            assertThat(alerts.get(0).getStep()).isEqualTo(2);
+            assertThat(readUntil(broker, Topics.DLQ, run, 2, bytes -> bytes)).hasSize(2);
+            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                    monitor.http().baseUri() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).contains("gradwatch_monitor_dlq_records_total{reason=\"SUMMARY_LENGTH_MISMATCH\"} 1.0")
+                    .contains("gradwatch_monitor_dlq_records_total{reason=\"INVALID_SUMMARY\"} 1.0");
         }
     }
 

@@ -4,6 +4,7 @@ import io.gradwatch.protocol.v1.ActivationFunction;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.CellType;
 import io.gradwatch.protocol.v1.ControlCommand;
+import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorRecord;
@@ -19,6 +20,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public final class GradwatchSerdes {
     private static final ProtobufSerde<TensorRecord> TENSOR_RECORD = new ProtobufSerde<>(TensorRecord.class,
             TensorRecord.parser(), record -> TensorRecords.validate(record, TensorRecords.DEFAULT_LIMITS));
+    private static final ProtobufSerde<GradientSummary> GRADIENT_SUMMARY = new ProtobufSerde<>(
+            GradientSummary.class, GradientSummary.parser(),
+            record -> GradientSummaries.validate(record, TensorRecords.DEFAULT_LIMITS));
     private static final ProtobufSerde<StepRecord> STEP_RECORD = new ProtobufSerde<>(StepRecord.class,
             StepRecord.parser(), GradwatchSerdes::validateStep);
     private static final ProtobufSerde<LayerHealth> LAYER_HEALTH = new ProtobufSerde<>(LayerHealth.class,
@@ -33,6 +37,10 @@ public final class GradwatchSerdes {
 
     public static ProtobufSerde<TensorRecord> tensorRecord() {
         return TENSOR_RECORD;
+    }
+
+    public static ProtobufSerde<GradientSummary> gradientSummary() {
+        return GRADIENT_SUMMARY;
     }
 
     public static ProtobufSerde<StepRecord> stepRecord() {

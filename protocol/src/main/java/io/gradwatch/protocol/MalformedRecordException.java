@@ -35,7 +35,13 @@ public final class MalformedRecordException extends SerializationException {
         /** An enum field (kind, dtype, cell, activation) holds a number that is not in its enum. */
         UNKNOWN_ENUM,
         /** The record has no value (a tombstone): nothing a publisher should send on an input topic. */
-        TOMBSTONE
+        TOMBSTONE,
+        /** A GradientSummary's per-timestep field has not seq_len entries, or ever_nonzero not ceil(units / 8) bytes. */
+        SUMMARY_LENGTH_MISMATCH,
+        /** A GradientSummary's values contradict each other (a negative or infinite norm, more saturated than values, ...). */
+        INVALID_SUMMARY,
+        /** A GradientSummary for a step and layer whose TensorRecords are also arriving: one source per step. */
+        MIXED_SOURCES
     }
 
     private final Reason reason;

@@ -53,6 +53,8 @@ public final class TopicPlan {
                 // Tensors arrive at up to ~150 MB/s per trainer and are analysed within seconds; hours
                 // are enough to replay an incident (./gradwatch replay --from-kafka).
                 spec(Topics.GRADIENTS, partitions, Duration.ofHours(6), 2048 * MIB, Duration.ofHours(1)),
+                // One record per step and layer, 100-1000x smaller than its tensors; kept like the steps.
+                spec(Topics.SUMMARIES, partitions, Duration.ofDays(3), 512 * MIB, Duration.ofHours(6)),
                 // One small record per step; alert-service rebuilds its step charts from here.
                 spec(Topics.STEPS, partitions, Duration.ofDays(3), 512 * MIB, Duration.ofHours(6)),
                 // One record per step and layer; alert-service rebuilds its runs from here on restart.

@@ -39,7 +39,7 @@ public record TrainingSpec(
 
     /** What is published, how often, how encoded. */
     public record Publishing(boolean kafka, int every, DType dtype, boolean activations, boolean preactGrads,
-                             int queueSteps) {
+                             int queueSteps, io.gradwatch.trainer.publish.PublishMode mode) {
     }
 
     /** Where checkpoints go and how often; {@code resumeFrom} continues a run. */

@@ -2,10 +2,13 @@ package io.gradwatch.trainer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradwatch.protocol.ActivationStats;
+import io.gradwatch.protocol.GradientSummaries;
 import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.ControlCommand;
 import io.gradwatch.protocol.v1.DType;
+import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
@@ -75,6 +78,48 @@ class TrainerKafkaIT {
         assertThat(stepRecords).extracting(StepRecord::getStep).containsExactly(0L, 2L, 4L);
         assertThat(stepRecords.get(0).getMetadata().getNumLayers()).isEqualTo(2);
         assertThat(stepRecords.get(0).getParamGradNormsMap()).containsKeys("weight_hh_l0", "weight_hh_l1", "head.weight");
+    }
+
+    @Test
+    void publishSummariesSendsOneSummaryPerLayerAndStepEqualToTheReductionOfTheTensorsOfTheSameRun(KafkaBroker broker) {
+        String tensorsRun = "it-tensors-" + System.nanoTime();
+        String summariesRun = "it-summaries-" + System.nanoTime();
+        String[] training = {"--cell", "rnn", "--activation", "relu", "--layers", "2", "--hidden", "8",
+            "--seq-len", "6", "--batch", "4", "--steps", "6", "--publish-every", "2", "--publish-preact", "--seed", "7",
+            "--bootstrap-servers", broker.bootstrapServers()};
+        assertThat(TrainerMain.execute(concat(new String[] {"train", "--run-id", tensorsRun}, training))).isZero();
+        assertThat(TrainerMain.execute(concat(new String[] {"train", "--run-id", summariesRun, "--publish", "summaries"},
+                training))).isZero();
+
+        List<GradientSummary> summaries = readRun(broker, Topics.SUMMARIES, summariesRun, 3 * 2).stream()
+                .map(r -> GradwatchSerdes.gradientSummary().decode(r.value())).toList();
+        assertThat(summaries).hasSize(3 * 2);
+        assertThat(summaries).extracting(GradientSummary::getStep).containsExactly(0L, 0L, 2L, 2L, 4L, 4L);
+        assertThat(summaries).allSatisfy(s -> {
+            assertThat(s.getSeqLen()).isEqualTo(6);
+            assertThat(s.getUnits()).isEqualTo(8);
+            assertThat(s.getActivations().getValues()).isEqualTo(6 * 4 * 8);
+        });
+        assertThat(readRun(broker, Topics.GRADIENTS, summariesRun, 0)).isEmpty();
+        assertThat(readRun(broker, Topics.STEPS, summariesRun, 3)).hasSize(3);
+
+        // The same seed trains the same run: the trainer's reduction of its float arrays is the
+        // protocol's reduction of the TensorRecords the tensors run put on the wire.
+        List<TensorRecord> tensors = readRun(broker, Topics.GRADIENTS, tensorsRun, 3 * 2 * 6 * 3).stream()
+                .map(r -> GradwatchSerdes.tensorRecord().decode(r.value())).toList();
+        for (GradientSummary summary : summaries) {
+            GradientSummary reduced = GradientSummaries.of(tensors.stream()
+                    .filter(t -> t.getStep() == summary.getStep() && t.getLayer() == summary.getLayer()).toList(),
+                    ActivationStats.DEFAULT_SATURATION_MARGIN);
+            assertThat(summary.toBuilder().setRunId(tensorsRun).setEventTimeMs(0).build())
+                    .isEqualTo(reduced.toBuilder().setEventTimeMs(0).build());
+        }
+    }
+
+    private static String[] concat(String[] first, String[] second) {
+        String[] all = java.util.Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, all, first.length, second.length);
+        return all;
     }
 
     @Test

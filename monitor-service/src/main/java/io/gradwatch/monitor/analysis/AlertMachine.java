@@ -2,7 +2,6 @@ package io.gradwatch.monitor.analysis;
 
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
-import java.nio.ByteBuffer;
 import java.util.Optional;
 
 /**
@@ -17,16 +16,6 @@ public final class AlertMachine {
     /** Where one alert stands. */
     public record State(boolean firing, int flaggedStreak, int clearStreak, long lastSeenMs) {
         public static final State CLEAR = new State(false, 0, 0, 0);
-
-        public byte[] toBytes() {
-            return ByteBuffer.allocate(17).put((byte) (firing ? 1 : 0)).putInt(flaggedStreak).putInt(clearStreak)
-                    .putLong(lastSeenMs).array();
-        }
-
-        public static State fromBytes(byte[] bytes) {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            return new State(buffer.get() == 1, buffer.getInt(), buffer.getInt(), buffer.getLong());
-        }
     }
 
     /** The next state, and FIRING or RESOLVED when the alert changed. */

@@ -1,6 +1,6 @@
 package io.gradwatch.monitor.analysis;
 
-import java.nio.ByteBuffer;
+import io.gradwatch.protocol.state.v1.BaselineState;
 
 /**
  * A run's recent history for one layer: the largest per-timestep gradient norm of each of the
@@ -13,6 +13,7 @@ public final class Baseline {
     private long lastStep = -1;
     private long lastSeenMs;
     private boolean publishesActivations;
+    private boolean publishesPreact;
 
     public Baseline(int window) {
         recent = new double[window];
@@ -54,30 +55,40 @@ public final class Baseline {
         return publishesActivations;
     }
 
+    /** Whether this layer's publisher sends PREACT_GRAD tensors, so a step waits for them. */
+    public boolean publishesPreact() {
+        return publishesPreact;
+    }
+
+    public void markPublishesPreact(long nowMs) {
+        publishesPreact = true;
+        lastSeenMs = Math.max(lastSeenMs, nowMs);
+    }
+
     public void markPublishesActivations(long nowMs) {
         publishesActivations = true;
         lastSeenMs = Math.max(lastSeenMs, nowMs);
     }
 
-    public byte[] toBytes() {
-        ByteBuffer buffer = ByteBuffer.allocate(4 + 4 + 8 + 8 + 1 + 8 * recent.length);
-        buffer.putInt(recent.length).putInt(count).putLong(lastStep).putLong(lastSeenMs)
-                .put((byte) (publishesActivations ? 1 : 0));
+    public BaselineState toState() {
+        BaselineState.Builder state = BaselineState.newBuilder().setWindow(recent.length).setCount(count)
+                .setLastStep(lastStep).setLastSeenMs(lastSeenMs).setPublishesActivations(publishesActivations)
+                .setPublishesPreact(publishesPreact);
         for (double value : recent) {
-            buffer.putDouble(value);
+            state.addRecent(value);
         }
-        return buffer.array();
+        return state.build();
     }
 
-    public static Baseline fromBytes(byte[] bytes) {
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        Baseline baseline = new Baseline(buffer.getInt());
-        baseline.count = buffer.getInt();
-        baseline.lastStep = buffer.getLong();
-        baseline.lastSeenMs = buffer.getLong();
-        baseline.publishesActivations = buffer.get() == 1;
-        for (int i = 0; i < baseline.recent.length; i++) {
-            baseline.recent[i] = buffer.getDouble();
+    public static Baseline fromState(BaselineState state) {
+        Baseline baseline = new Baseline(Math.max(1, state.getWindow()));
+        baseline.count = state.getCount();
+        baseline.lastStep = state.getLastStep();
+        baseline.lastSeenMs = state.getLastSeenMs();
+        baseline.publishesActivations = state.getPublishesActivations();
+        baseline.publishesPreact = state.getPublishesPreact();
+        for (int i = 0; i < Math.min(baseline.recent.length, state.getRecentCount()); i++) {
+            baseline.recent[i] = state.getRecent(i);
         }
         return baseline;
     }

@@ -1,14 +1,14 @@
 package io.gradwatch.monitor.analysis;
 
-import java.nio.ByteBuffer;
+import io.gradwatch.protocol.state.v1.LoopState;
+import io.gradwatch.protocol.state.v1.RunStepsState;
 
 /**
  * What the step-level rules remember of one run between its StepRecords: the last
  * 2 x loss-window losses, the rolling baseline of the global gradient norm, and the closed loop's
- * position on its ladder. Hand-serialised with a version byte, like the other states.
+ * position on its ladder. Stored as {@code gradwatch.state.v1.RunStepsState} (StateSerdes.RUN_STEPS).
  */
 public final class RunSteps {
-    private static final byte VERSION = 1;
     private final double[] losses;
     private long lossCount;
     private final Baseline gradNorms;
@@ -85,44 +85,38 @@ public final class RunSteps {
         return worst;
     }
 
-    public byte[] toBytes() {
-        byte[] baseline = gradNorms.toBytes();
-        ByteBuffer buffer = ByteBuffer.allocate(1 + 4 + 8 + 8 * losses.length + 8 + 4 + baseline.length
-                + 4 * 4 + 8 + 1);
-        buffer.put(VERSION).putInt(losses.length).putLong(lossCount);
+    public RunStepsState toState() {
+        RunStepsState.Builder state = RunStepsState.newBuilder().setLossCount(lossCount).setRecords(records)
+                .setGradNorms(gradNorms.toState())
+                .setLoop(LoopState.newBuilder().setLevel(loop.level()).setSinceAction(loop.sinceAction())
+                        .setHealthyStreak(loop.healthyStreak()).setLossCeiling(loop.lossCeiling())
+                        .setLayer(loop.layer()).setResolved(loop.resolved()));
         for (double loss : losses) {
-            buffer.putDouble(loss);
+            state.addLosses(loss);
         }
-        buffer.putLong(records).putInt(baseline.length).put(baseline);
-        buffer.putInt(loop.level()).putInt(loop.sinceAction()).putInt(loop.healthyStreak()).putInt(loop.layer())
-                .putDouble(loop.lossCeiling()).put((byte) (loop.resolved() ? 1 : 0));
-        return buffer.array();
+        return state.build();
     }
 
-    public static RunSteps fromBytes(byte[] bytes) {
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        byte version = buffer.get();
-        if (version != VERSION) {
-            throw new IllegalStateException("run-steps state of version " + version + ", this monitor reads " + VERSION);
+    public static RunSteps fromState(RunStepsState state) {
+        double[] losses = new double[state.getLossesCount()];
+        for (int i = 0; i < losses.length; i++) {
+            losses[i] = state.getLosses(i);
         }
-        int length = buffer.getInt();
-        long lossCount = buffer.getLong();
-        double[] losses = new double[length];
-        for (int i = 0; i < length; i++) {
-            losses[i] = buffer.getDouble();
-        }
-        long records = buffer.getLong();
-        byte[] baseline = new byte[buffer.getInt()];
-        buffer.get(baseline);
-        Baseline gradNorms = Baseline.fromBytes(baseline);
+        RunSteps steps = new RunSteps(Baseline.fromState(state.getGradNorms()), losses);
+        steps.lossCount = state.getLossCount();
+        steps.records = state.getRecords();
+        LoopState loop = state.getLoop();
+        steps.loop = state.hasLoop() ? new Loop(loop.getLevel(), loop.getSinceAction(), loop.getHealthyStreak(),
+                loop.getLossCeiling(), loop.getLayer(), loop.getResolved()) : Loop.IDLE;
+        return steps;
+    }
+
+    /** A state as the pre-protobuf format held it (StateSerdes' version 0 decoder). */
+    public static RunSteps restore(Baseline gradNorms, double[] losses, long lossCount, long records, Loop loop) {
         RunSteps steps = new RunSteps(gradNorms, losses);
         steps.lossCount = lossCount;
         steps.records = records;
-        int level = buffer.getInt();
-        int since = buffer.getInt();
-        int healthy = buffer.getInt();
-        int layer = buffer.getInt();
-        steps.loop = new Loop(level, since, healthy, buffer.getDouble(), layer, buffer.get() == 1);
+        steps.loop = loop;
         return steps;
     }
 

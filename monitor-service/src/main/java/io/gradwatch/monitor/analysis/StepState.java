@@ -1,40 +1,35 @@
 package io.gradwatch.monitor.analysis;
 
+import com.google.protobuf.ByteString;
 import io.gradwatch.protocol.TensorView;
+import io.gradwatch.protocol.state.v1.StepHeader;
+import io.gradwatch.protocol.state.v1.TimestepEntry;
 import io.gradwatch.protocol.v1.ActivationFunction;
 import io.gradwatch.protocol.v1.CellType;
+import io.gradwatch.protocol.v1.GradientSummary;
+import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
-import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.BitSet;
 
 /**
- * What has arrived of one (run, step, layer): per-timestep gradient statistics, which timesteps
- * came, and for activations which units were ever non-zero and how many values sat at a bound.
- * Compact and serialisable, so it can live in a changelogged state store.
+ * One (run, step, layer) as the analysis reads it: its {@link StepHeader} (counters of O(1) size)
+ * and the per-timestep gradient statistics. The monitor keeps the two apart in its stores, so a
+ * record rewrites the header and one timestep entry, and assembles a StepState once, when the
+ * step is analysed. {@link #fold} is the one definition of how a timestep changes the header.
  */
 public final class StepState {
-    private final int seqLen;
-    private final CellType cell;
-    private final ActivationFunction activation;
-    private final long firstSeenMs;
-    private int hidden;
+    private final StepHeader.Builder header;
     private final double[] norms;
     private final double[] maxAbs;
     private final double[] meanAbs;
     private final BitSet gradients;
     private final BitSet activations;
-    private BitSet aliveUnits;
-    private long saturated;
-    private long activationValues;
-    private long nonFinite;
-    private long eventTimeMs;
+    private final BitSet preacts;
 
-    private StepState(int seqLen, CellType cell, ActivationFunction activation, long firstSeenMs) {
-        this.seqLen = seqLen;
-        this.cell = cell;
-        this.activation = activation;
-        this.firstSeenMs = firstSeenMs;
+    private StepState(StepHeader.Builder header) {
+        int seqLen = header.getSeqLen();
+        this.header = header;
         this.norms = new double[seqLen];
         this.maxAbs = new double[seqLen];
         this.meanAbs = new double[seqLen];
@@ -43,11 +38,80 @@ public final class StepState {
         Arrays.fill(meanAbs, Double.NaN);
         this.gradients = new BitSet(seqLen);
         this.activations = new BitSet(seqLen);
-        this.aliveUnits = new BitSet();
+        this.preacts = new BitSet(seqLen);
+    }
+
+    /** The header of a step whose first record is {@code first}, seen at {@code nowMs}. */
+    public static StepHeader.Builder header(TensorRecord first, long nowMs) {
+        return StepHeader.newBuilder().setSeqLen(first.getSeqLen()).setCell(first.getCell())
+                .setActivation(first.getActivation()).setFirstSeenMs(nowMs);
+    }
+
+    /**
+     * The whole step of a summary: its timesteps {@link #apply}'d as a tensor's would be, so the
+     * analysis reads the same state either way.
+     */
+    public static StepState of(GradientSummary summary, long nowMs) {
+        StepState state = new StepState(StepHeader.newBuilder().setSeqLen(summary.getSeqLen())
+                .setCell(summary.getCell()).setActivation(summary.getActivation()).setFirstSeenMs(nowMs));
+        for (TimestepStats stats : TimestepStats.of(summary)) {
+            state.apply(stats, summary.getEventTimeMs());
+        }
+        return state;
     }
 
     public static StepState start(TensorRecord first, long nowMs) {
-        return new StepState(first.getSeqLen(), first.getCell(), first.getActivation(), nowMs);
+        return new StepState(header(first, nowMs));
+    }
+
+    /** A step as stored: its header, to which the gradient timesteps are then {@link #put}. */
+    public static StepState of(StepHeader header) {
+        return new StepState(header.toBuilder());
+    }
+
+    /**
+     * Folds one timestep's statistics into a header (not the per-timestep values: those are the
+     * timestep's own entry). The caller has checked that the timestep is new for its kind.
+     */
+    public static void fold(StepHeader.Builder header, TimestepStats stats, long eventTimeMs) {
+        // if/else, not a pattern switch: Java 17.
+        if (stats instanceof TimestepStats.Gradient g) {
+            header.setNonFinite(header.getNonFinite() + g.nonFinite())
+                    .setGradientTimesteps(header.getGradientTimesteps() + 1)
+                    .setHidden(Math.max(header.getHidden(), g.hidden()));
+        } else if (stats instanceof TimestepStats.Activation a) {
+            BitSet alive = BitSet.valueOf(header.getAliveUnits().asReadOnlyByteBuffer());
+            alive.or(a.aliveUnits());
+            header.setAliveUnits(ByteString.copyFrom(alive.toByteArray()))
+                    .setSaturated(header.getSaturated() + a.saturated())
+                    .setActivationValues(header.getActivationValues() + a.values())
+                    .setNonFinite(header.getNonFinite() + a.nonFinite())
+                    .setActivationTimesteps(header.getActivationTimesteps() + 1)
+                    .setHidden(Math.max(header.getHidden(), a.hidden()));
+        } else if (stats instanceof TimestepStats.PreactGradient p) {
+            header.setNonFinite(header.getNonFinite() + p.nonFinite())
+                    .setPreactTimesteps(header.getPreactTimesteps() + 1);
+        }
+        header.setEventTimeMs(Math.max(header.getEventTimeMs(), eventTimeMs));
+    }
+
+    /** The stored entry of a gradient timestep; null for kinds whose values live in the header only. */
+    public static TimestepEntry entry(TimestepStats stats) {
+        if (stats instanceof TimestepStats.Gradient g) {
+            return TimestepEntry.newBuilder().setNorm(g.norm()).setMaxAbs(g.maxAbs()).setMeanAbs(g.meanAbs()).build();
+        }
+        return TimestepEntry.getDefaultInstance();
+    }
+
+    /** Sets a gradient timestep's values from its stored entry (assembly; the header already counts it). */
+    public void put(int t, TimestepEntry entry) {
+        if (t < 0 || t >= norms.length) {
+            return;
+        }
+        norms[t] = entry.getNorm();
+        maxAbs[t] = entry.getMaxAbs();
+        meanAbs[t] = entry.getMeanAbs();
+        gradients.set(t);
     }
 
     /**
@@ -55,111 +119,91 @@ public final class StepState {
      * timestep already seen) or a record whose seq_len disagrees with the step's first record.
      */
     public boolean add(TensorRecord record, TensorView view, double saturationMargin) {
-        if (record.getSeqLen() != seqLen) {
+        if (record.getSeqLen() != seqLen()) {
             return false;
         }
-        int t = record.getTimestep();
-        switch (record.getKind()) {
-            case HIDDEN_GRAD -> {
-                if (gradients.get(t)) {
-                    return false;
-                }
-                TensorStats stats = TensorStats.of(view);
-                if (stats.nonFinite() < stats.count()) {
-                    norms[t] = stats.norm();
-                    maxAbs[t] = stats.maxAbs();
-                    meanAbs[t] = stats.meanAbs();
-                }
-                // else: nothing finite to measure; the norms stay NaN (unknown), not 0, which would read
-                // as a vanished gradient. The NaN/Inf values themselves raise NON_FINITE.
-                nonFinite += stats.nonFinite();
-                gradients.set(t);
-                hidden = Math.max(hidden, view.columns());
-            }
-            case ACTIVATION -> {
-                if (activations.get(t)) {
-                    return false;
-                }
-                foldActivations(view, saturationMargin);
-                activations.set(t);
-                hidden = Math.max(hidden, view.columns());
-            }
-            case PREACT_GRAD -> {
-                // Counted for non-finite values only; the signals are defined on dL/dh_t.
-                nonFinite += TensorStats.of(view).nonFinite();
-            }
-            default -> {
-                return false;
-            }
+        TimestepStats stats = TimestepStats.of(record, view, activation(), saturationMargin);
+        return stats != null && apply(stats, record.getEventTimeMs());
+    }
+
+    /** Folds one timestep's statistics in; false, changing nothing, for a duplicate or a timestep out of range. */
+    public boolean apply(TimestepStats stats, long eventTimeMs) {
+        int t = stats.timestep();
+        if (t < 0 || t >= seqLen()) {
+            return false;
         }
-        eventTimeMs = Math.max(eventTimeMs, record.getEventTimeMs());
+        if (stats.kind() == TensorKind.HIDDEN_GRAD && gradients.get(t)
+                || stats.kind() == TensorKind.ACTIVATION && activations.get(t)
+                || stats.kind() == TensorKind.PREACT_GRAD && preacts.get(t)) {
+            return false;
+        }
+        fold(header, stats, eventTimeMs);
+        if (stats instanceof TimestepStats.Gradient) {
+            put(t, entry(stats));
+        } else if (stats.kind() == TensorKind.ACTIVATION) {
+            activations.set(t);
+        } else {
+            preacts.set(t);
+        }
         return true;
     }
 
-    private void foldActivations(TensorView view, double margin) {
-        int columns = view.columns();
-        int rows = view.rows();
-        // tanh saturates at -1 and 1, sigmoid at 0 and 1: "within margin of a bound".
-        double low = activation == ActivationFunction.SIGMOID ? margin : -1 + margin;
-        double high = 1 - margin;
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < columns; c++) {
-                float value = view.get(r * columns + c);
-                if (value != 0f) {
-                    aliveUnits.set(c);
-                }
-                if (value <= low || value >= high) {
-                    saturated++;
-                }
-                if (!Float.isFinite(value)) {
-                    nonFinite++;
-                }
-            }
-        }
-        activationValues += (long) rows * columns;
+    /** All HIDDEN_GRAD timesteps arrived, and all ACTIVATION and PREACT_GRAD timesteps too if any came. */
+    public boolean isComplete() {
+        return isComplete(header, false, false);
     }
 
-    /** All HIDDEN_GRAD timesteps arrived, and all ACTIVATION timesteps too if any came. */
-    public boolean isComplete() {
-        return isComplete(false);
+    public boolean isComplete(boolean expectActivations) {
+        return isComplete(header, expectActivations, false);
     }
 
     /**
-     * All HIDDEN_GRAD timesteps arrived, and all ACTIVATION timesteps too if any came or the
-     * publisher is known to send them.
+     * All HIDDEN_GRAD timesteps arrived, and of ACTIVATION and PREACT_GRAD each all timesteps
+     * too if any came or the publisher is known to send them: so the step's result does not
+     * depend on whether a kind's records came before or after the last gradient.
      */
-    public boolean isComplete(boolean expectActivations) {
-        boolean activationsDone = activations.cardinality() == seqLen
-                || (activations.isEmpty() && !expectActivations);
-        return gradients.cardinality() == seqLen && activationsDone;
+    public static boolean isComplete(StepHeader.Builder header, boolean expectActivations, boolean expectPreact) {
+        int seqLen = header.getSeqLen();
+        return header.getGradientTimesteps() == seqLen
+                && done(header.getActivationTimesteps(), seqLen, expectActivations)
+                && done(header.getPreactTimesteps(), seqLen, expectPreact);
+    }
+
+    private static boolean done(int arrived, int seqLen, boolean expected) {
+        return arrived == seqLen || (arrived == 0 && !expected);
+    }
+
+    public StepHeader header() {
+        return header.build();
     }
 
     public int seqLen() {
-        return seqLen;
+        return header.getSeqLen();
     }
 
     public int gradientTimesteps() {
-        return gradients.cardinality();
+        return header.getGradientTimesteps();
     }
 
     public CellType cell() {
-        return cell;
+        return header.getCell() == CellType.UNRECOGNIZED ? CellType.CELL_UNSPECIFIED : header.getCell();
     }
 
     public ActivationFunction activation() {
-        return activation;
+        return header.getActivation() == ActivationFunction.UNRECOGNIZED ? ActivationFunction.ACTIVATION_UNSPECIFIED
+                : header.getActivation();
     }
 
     public long firstSeenMs() {
-        return firstSeenMs;
+        return header.getFirstSeenMs();
     }
 
     public long eventTimeMs() {
-        return eventTimeMs;
+        return header.getEventTimeMs();
     }
 
     public long nonFinite() {
-        return nonFinite;
+        return header.getNonFinite();
     }
 
     public double[] norms() {
@@ -176,59 +220,16 @@ public final class StepState {
 
     /** Share of units zero for every sample and timestep; NaN when no activations arrived. */
     public double deadFraction() {
-        if (activations.isEmpty() || hidden == 0) {
+        if (header.getActivationTimesteps() == 0 || header.getHidden() == 0) {
             return Double.NaN;
         }
-        return 1.0 - aliveUnits.cardinality() / (double) hidden;
+        int alive = BitSet.valueOf(header.getAliveUnits().asReadOnlyByteBuffer()).cardinality();
+        return 1.0 - alive / (double) header.getHidden();
     }
 
     /** Share of activation values within the margin of their bounds; NaN when none arrived. */
     public double saturationFraction() {
-        return activationValues == 0 ? Double.NaN : saturated / (double) activationValues;
-    }
-
-    public byte[] toBytes() {
-        byte[] alive = aliveUnits.toByteArray();
-        byte[] grads = gradients.toByteArray();
-        byte[] acts = activations.toByteArray();
-        ByteBuffer buffer = ByteBuffer.allocate(4 * 7 + 8 * 5 + seqLen * 24 + alive.length + grads.length + acts.length);
-        buffer.putInt(seqLen).putInt(cell.getNumber()).putInt(activation.getNumber()).putInt(hidden)
-                .putLong(firstSeenMs).putLong(saturated).putLong(activationValues).putLong(nonFinite)
-                .putLong(eventTimeMs);
-        for (int t = 0; t < seqLen; t++) {
-            buffer.putDouble(norms[t]).putDouble(maxAbs[t]).putDouble(meanAbs[t]);
-        }
-        buffer.putInt(grads.length).put(grads).putInt(acts.length).put(acts).putInt(alive.length).put(alive);
-        return buffer.array();
-    }
-
-    public static StepState fromBytes(byte[] bytes) {
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        int seqLen = buffer.getInt();
-        CellType cell = CellType.forNumber(buffer.getInt());
-        ActivationFunction activation = ActivationFunction.forNumber(buffer.getInt());
-        int hidden = buffer.getInt();
-        StepState state = new StepState(seqLen, cell == null ? CellType.CELL_UNSPECIFIED : cell,
-                activation == null ? ActivationFunction.ACTIVATION_UNSPECIFIED : activation, buffer.getLong());
-        state.hidden = hidden;
-        state.saturated = buffer.getLong();
-        state.activationValues = buffer.getLong();
-        state.nonFinite = buffer.getLong();
-        state.eventTimeMs = buffer.getLong();
-        for (int t = 0; t < seqLen; t++) {
-            state.norms[t] = buffer.getDouble();
-            state.maxAbs[t] = buffer.getDouble();
-            state.meanAbs[t] = buffer.getDouble();
-        }
-        state.gradients.or(BitSet.valueOf(slice(buffer)));
-        state.activations.or(BitSet.valueOf(slice(buffer)));
-        state.aliveUnits = BitSet.valueOf(slice(buffer));
-        return state;
-    }
-
-    private static byte[] slice(ByteBuffer buffer) {
-        byte[] bytes = new byte[buffer.getInt()];
-        buffer.get(bytes);
-        return bytes;
+        long values = header.getActivationValues();
+        return values == 0 ? Double.NaN : header.getSaturated() / (double) values;
     }
 }

@@ -60,7 +60,7 @@ public final class HealthQueries {
     public List<Map<String, Object>> localRuns() {
         List<Map<String, Object>> runs = new ArrayList<>();
         scan(MonitorTopology.RUNS_STORE, ReadOnlyKeyValueStore::all, entry -> {
-            RunInfo info = RunInfo.fromBytes(entry.value);
+            RunInfo info = (RunInfo) entry.value;
             Map<String, Object> run = new LinkedHashMap<>();
             run.put("run", entry.key);
             run.put("lastStep", info.lastStep());
@@ -94,13 +94,13 @@ public final class HealthQueries {
         }
         List<Map<String, Object>> layers = new ArrayList<>();
         scan(MonitorTopology.LATEST_STORE, store -> store.prefixScan(StoreKeys.runPrefix(runId), KEYS),
-                entry -> layers.add(RecordViews.layerHealth(parse(entry.value))));
+                entry -> layers.add(RecordViews.layerHealth((LayerHealth) entry.value)));
         if (layers.isEmpty()) {
             throw HttpError.notFound("no health recorded for run '" + runId + "'");
         }
         List<Map<String, Object>> firing = new ArrayList<>();
         scan(MonitorTopology.ALERT_STORE, store -> store.prefixScan(StoreKeys.runPrefix(runId), KEYS), entry -> {
-            if (AlertMachine.State.fromBytes(entry.value).firing()) {
+            if (((AlertMachine.State) entry.value).firing()) {
                 String[] parts = StoreKeys.alertParts(entry.key);
                 firing.add(Map.of("layer", Integer.parseInt(parts[0]), "type", parts[1]));
             }
@@ -113,22 +113,15 @@ public final class HealthQueries {
         return result;
     }
 
-    private static LayerHealth parse(byte[] bytes) {
-        try {
-            return LayerHealth.parseFrom(bytes);
-        } catch (IOException e) {
-            throw new IllegalStateException("corrupt health in the state store", e);
-        }
-    }
-
     /**
      * Reads entries of a store. The store can migrate or close while it is read (a rebalance, a
      * thread that died): its iterator then throws InvalidStateStoreException, which is a 503 and a
      * retry, not a server error.
      */
-    private void scan(String name, Function<ReadOnlyKeyValueStore<String, byte[]>, KeyValueIterator<String, byte[]>> open,
-                      Consumer<KeyValue<String, byte[]>> each) {
-        try (KeyValueIterator<String, byte[]> iterator = open.apply(store(name))) {
+    private void scan(String name, Function<ReadOnlyKeyValueStore<String, Object>, KeyValueIterator<String, Object>> open,
+                      Consumer<KeyValue<String, Object>> each) {
+        // Values are the stores' typed values (StateSerdes): RunInfo, LayerHealth, AlertMachine.State.
+        try (KeyValueIterator<String, Object> iterator = open.apply(store(name))) {
             iterator.forEachRemaining(each);
         } catch (InvalidStateStoreException e) {
             throw new HttpError(503, "state store " + name + " is not queryable now (" + streams.state()
@@ -136,7 +129,7 @@ public final class HealthQueries {
         }
     }
 
-    private ReadOnlyKeyValueStore<String, byte[]> store(String name) {
+    private ReadOnlyKeyValueStore<String, Object> store(String name) {
         try {
             return streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore()));
         } catch (RuntimeException e) {

@@ -28,8 +28,8 @@ final class AlertEvents {
     }
 
     /** The run's metadata as its first StepRecord gave it, or none. */
-    static RunMetadata metadata(KeyValueStore<String, byte[]> runs, String runId) {
-        byte[] info = runs.get(runId);
-        return info == null ? RunMetadata.getDefaultInstance() : RunInfo.fromBytes(info).metadata();
+    static RunMetadata metadata(KeyValueStore<String, RunInfo> runs, String runId) {
+        RunInfo info = runs.get(runId);
+        return info == null ? RunMetadata.getDefaultInstance() : info.metadata();
     }
 }

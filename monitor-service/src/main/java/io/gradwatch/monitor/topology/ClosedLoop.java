@@ -2,6 +2,7 @@ package io.gradwatch.monitor.topology;
 
 import com.google.protobuf.MessageLite;
 import io.gradwatch.monitor.MonitorConfig;
+import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Escalation;
 import io.gradwatch.monitor.analysis.RunSteps;
 import io.gradwatch.protocol.v1.AlertEvent;
@@ -30,32 +31,31 @@ final class ClosedLoop {
         this.events = events;
     }
 
-    static boolean enabled(MonitorConfig config, KeyValueStore<String, byte[]> runs, String runId) {
-        byte[] info = runs.get(runId);
-        return config.closedLoop() || (info != null && RunInfo.fromBytes(info).closedLoop());
+    static boolean enabled(MonitorConfig config, KeyValueStore<String, RunInfo> runs, String runId) {
+        RunInfo info = runs.get(runId);
+        return config.closedLoop() || (info != null && info.closedLoop());
     }
 
     /** Whether the loop follows this run's explosion from its StepRecords (the processors leave EXPLODING to it). */
-    static boolean manages(KeyValueStore<String, byte[]> runSteps, String runId) {
-        byte[] stored = runSteps.get(runId);
-        return stored != null && RunSteps.fromBytes(stored).loop().engaged();
+    static boolean manages(KeyValueStore<String, RunSteps> runSteps, String runId) {
+        RunSteps stored = runSteps.get(runId);
+        return stored != null && stored.loop().engaged();
     }
 
-    void onFiring(ProcessorContext<String, MessageLite> context, KeyValueStore<String, byte[]> runs,
-                  KeyValueStore<String, byte[]> runSteps, String runId, int layer, long step, AlertType type,
+    void onFiring(ProcessorContext<String, MessageLite> context, KeyValueStore<String, RunInfo> runs,
+                  KeyValueStore<String, RunSteps> runSteps, String runId, int layer, long step, AlertType type,
                   long timestamp, long now) {
         if ((type != AlertType.EXPLODING && type != AlertType.NON_FINITE) || !enabled(config, runs, runId)) {
             return;
         }
-        byte[] stored = runSteps.get(runId);
-        RunSteps steps = stored == null ? null : RunSteps.fromBytes(stored);
+        RunSteps steps = runSteps.get(runId);
         if (type == AlertType.EXPLODING) {
             if (steps != null) {
                 if (steps.loop().engaged()) {
                     return;
                 }
                 steps.loop(Escalation.engage(layer, steps.worstLoss()));
-                runSteps.put(runId, steps.toBytes());
+                runSteps.put(runId, steps);
             }
             send(context, runId, layer, step, type, ControlCommand.newBuilder().setSetClipNorm(
                     ControlCommand.SetClipNorm.newBuilder().setMaxNorm(config.closedLoopClipNorm())),
@@ -64,7 +64,7 @@ final class ClosedLoop {
             if (steps != null) {
                 RunSteps.Loop loop = steps.loop();
                 steps.loop(new RunSteps.Loop(3, 0, 0, loop.lossCeiling(), layer, false));
-                runSteps.put(runId, steps.toBytes());
+                runSteps.put(runId, steps);
             }
             send(context, runId, layer, step, type, ControlCommand.newBuilder().setStop(ControlCommand.Stop
                     .getDefaultInstance()), "NaN/Inf " + where(layer) + " at step " + step
@@ -73,8 +73,8 @@ final class ClosedLoop {
     }
 
     /** Steps an engaged loop with one finite StepRecord: escalate, resolve, or wait. */
-    void follow(ProcessorContext<String, MessageLite> context, KeyValueStore<String, byte[]> alerts,
-                KeyValueStore<String, byte[]> runs, String runId, RunSteps steps, StepRecord record,
+    void follow(ProcessorContext<String, MessageLite> context, KeyValueStore<String, AlertMachine.State> alerts,
+                KeyValueStore<String, RunInfo> runs, String runId, RunSteps steps, StepRecord record,
                 long timestamp, long now) {
         RunSteps.Loop before = steps.loop();
         Escalation.Decision decision = Escalation.follow(before, record, config.thresholds(), config.stepThresholds());

@@ -6,11 +6,17 @@ import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Baseline;
 import io.gradwatch.monitor.analysis.Flag;
 import io.gradwatch.monitor.analysis.LayerAnalysis;
+import io.gradwatch.monitor.analysis.RunSteps;
 import io.gradwatch.monitor.analysis.StepState;
+import io.gradwatch.monitor.analysis.TimestepStats;
+import io.gradwatch.protocol.state.v1.StepHeader;
+import io.gradwatch.protocol.state.v1.TimestepEntry;
+import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.TensorView;
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
+import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.ArrayList;
@@ -30,19 +36,21 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * {@code ControlCommand}s. A wall-clock punctuator expires incomplete steps and forgets runs that
  * stopped reporting, so state stays bounded.
  */
-final class HealthProcessor implements Processor<String, TensorRecord, String, MessageLite> {
+final class HealthProcessor implements Processor<String, MessageLite, String, MessageLite> {
     private static final AlertType[] ALERT_TYPES = {AlertType.VANISHING, AlertType.EXPLODING, AlertType.NON_FINITE,
         AlertType.DEAD_RELU, AlertType.SATURATED};
 
     private final MonitorConfig config;
     private final MonitorEvents events;
     private ProcessorContext<String, MessageLite> context;
-    private KeyValueStore<String, byte[]> partial;
-    private KeyValueStore<String, byte[]> baselines;
-    private KeyValueStore<String, byte[]> alerts;
-    private KeyValueStore<String, byte[]> latest;
-    private KeyValueStore<String, byte[]> runs;
-    private KeyValueStore<String, byte[]> runSteps;
+    private StepAccumulator steps;
+    private KeyValueStore<String, StepHeader> partial;
+    private KeyValueStore<String, TimestepEntry> timesteps;
+    private KeyValueStore<String, Baseline> baselines;
+    private KeyValueStore<String, AlertMachine.State> alerts;
+    private KeyValueStore<String, LayerHealth> latest;
+    private KeyValueStore<String, RunInfo> runs;
+    private KeyValueStore<String, RunSteps> runSteps;
     private final ClosedLoop loop;
 
     HealthProcessor(MonitorConfig config, MonitorEvents events) {
@@ -55,6 +63,8 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
     public void init(ProcessorContext<String, MessageLite> context) {
         this.context = context;
         partial = context.getStateStore(MonitorTopology.PARTIAL_STORE);
+        timesteps = context.getStateStore(MonitorTopology.TIMESTEP_STORE);
+        steps = new StepAccumulator(partial, timesteps);
         baselines = context.getStateStore(MonitorTopology.BASELINE_STORE);
         alerts = context.getStateStore(MonitorTopology.ALERT_STORE);
         latest = context.getStateStore(MonitorTopology.LATEST_STORE);
@@ -63,33 +73,70 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         context.schedule(config.punctuateEvery(), PunctuationType.WALL_CLOCK_TIME, this::expire);
     }
 
+    /** A TensorRecord from gradwatch.gradients or a GradientSummary from gradwatch.summaries. */
     @Override
-    public void process(Record<String, TensorRecord> record) {
-        TensorRecord tensor = record.value();
-        if (tensor == null) {
+    public void process(Record<String, MessageLite> record) {
+        MessageLite value = record.value();
+        if (value == null) {
             // A tombstone: nothing to analyse, and nothing a publisher should send here.
             throw new MalformedRecordException(MalformedRecordException.Reason.TOMBSTONE,
                     "the record has no value (a tombstone)");
         }
-        if (!tensor.getRunId().equals(record.key())) {
+        if (value instanceof GradientSummary summary) {
+            requireKey(record.key(), summary.getRunId());
+            processSummary(summary, record.timestamp());
+        } else {
+            TensorRecord tensor = (TensorRecord) value;
+            requireKey(record.key(), tensor.getRunId());
+            processTensor(tensor, record.timestamp());
+        }
+    }
+
+    private static void requireKey(String key, String runId) {
+        if (!runId.equals(key)) {
             // Keys decide partitions; a record keyed with another run would be analysed on the wrong instance.
             throw new MalformedRecordException(MalformedRecordException.Reason.KEY_MISMATCH,
-                    "key " + describeKey(record.key()) + " differs from run_id '" + tensor.getRunId() + "'");
+                    "key " + describeKey(key) + " differs from run_id '" + runId + "'");
         }
+    }
+
+    /**
+     * A whole step in one record: its timesteps go through the same {@code TimestepStats} fold as
+     * tensors' ({@link StepState#of(GradientSummary, long)}), in memory, and the step is analysed
+     * at once, so a summary writes no open-step state. Same late rule as tensors (a step at or
+     * before the layer's last analysed one is late).
+     */
+    private void processSummary(GradientSummary summary, long timestamp) {
+        String runId = summary.getRunId();
+        String layerKey = StoreKeys.layer(runId, summary.getLayer());
+        Baseline known = baselines.get(layerKey);
+        if (known != null && summary.getStep() <= known.lastStep()) {
+            events.late();
+            return;
+        }
+        String key = StoreKeys.step(runId, summary.getStep(), summary.getLayer());
+        if (steps.header(key) != null) {
+            throw new MalformedRecordException(MalformedRecordException.Reason.MIXED_SOURCES, "a summary of step "
+                    + summary.getStep() + " of layer " + summary.getLayer() + " whose tensors are arriving");
+        }
+        events.accepted();
+        finish(runId, summary.getStep(), summary.getLayer(), StepState.of(summary, context.currentSystemTimeMs()),
+                true, timestamp);
+    }
+
+    private void processTensor(TensorRecord tensor, long timestamp) {
         String runId = tensor.getRunId();
         String layerKey = StoreKeys.layer(runId, tensor.getLayer());
-        byte[] baselineBytes = baselines.get(layerKey);
-        Baseline baseline = baselineBytes == null ? new Baseline(config.thresholds().baselineWindow())
-                : Baseline.fromBytes(baselineBytes);
-        boolean late = baselineBytes != null && tensor.getStep() <= baseline.lastStep();
+        Baseline known = baselines.get(layerKey);
+        Baseline baseline = known == null ? new Baseline(config.thresholds().baselineWindow()) : known;
+        boolean late = known != null && tensor.getStep() <= baseline.lastStep();
         String key = StoreKeys.step(runId, tensor.getStep(), tensor.getLayer());
-        byte[] stored = late ? null : partial.get(key);
-        StepState state = stored == null ? null : StepState.fromBytes(stored);
-        if (state != null && state.seqLen() != tensor.getSeqLen()) {
+        StepHeader stored = late ? null : steps.header(key);
+        if (stored != null && stored.getSeqLen() != tensor.getSeqLen()) {
             // Checked before anything is stored, so the dead-lettered record leaves no trace in the state.
             throw new MalformedRecordException(MalformedRecordException.Reason.SEQ_LEN_CONFLICT,
                     "seq_len " + tensor.getSeqLen() + " but step " + tensor.getStep() + " of layer "
-                            + tensor.getLayer() + " started with seq_len " + state.seqLen());
+                            + tensor.getLayer() + " started with seq_len " + stored.getSeqLen());
         }
         long now = context.currentSystemTimeMs();
         if (late) {
@@ -97,37 +144,33 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
             events.late();
             return;
         }
-        if (state == null) {
-            state = StepState.start(tensor, now);
-        }
+        StepHeader.Builder header = stored == null ? StepState.header(tensor, now) : stored.toBuilder();
         // Everything that can reject the record runs before the first write: a rejected record leaves
         // nothing behind (Kafka Streams keeps a failed record's store writes).
-        byte[] folded = null;
-        boolean added = state.add(tensor, TensorView.of(tensor), config.thresholds().saturationMargin());
-        boolean complete = added && state.isComplete(baseline.publishesActivations()
-                || tensor.getKind() == TensorKind.ACTIVATION);
-        if (added && !complete) {
-            folded = state.toBytes();
-        }
+        TimestepStats stats = TimestepStats.of(tensor, TensorView.of(tensor), header.getActivation(),
+                config.thresholds().saturationMargin());
+        StepAccumulator.Outcome outcome = stats == null ? StepAccumulator.Outcome.DUPLICATE
+                : steps.addTimestep(key, header, stats, tensor.getEventTimeMs(), baseline.publishesActivations(),
+                        baseline.publishesPreact());
         markActivations(tensor, baseline, layerKey, now);
-        if (!added) {
+        if (outcome == StepAccumulator.Outcome.DUPLICATE) {
             events.duplicate();
             return;
         }
         events.accepted();
-        if (complete) {
-            partial.delete(key);
-            finish(runId, tensor.getStep(), tensor.getLayer(), state, true, record.timestamp());
-        } else {
-            partial.put(key, folded);
+        if (outcome == StepAccumulator.Outcome.COMPLETE) {
+            finish(runId, tensor.getStep(), tensor.getLayer(), steps.completed(), true, timestamp);
         }
     }
 
-    /** From the first ACTIVATION on, this layer's steps wait for their activations before they are analysed. */
+    /** From the first ACTIVATION (PREACT_GRAD) on, this layer's steps wait for those too before they are analysed. */
     private void markActivations(TensorRecord tensor, Baseline baseline, String layerKey, long now) {
         if (tensor.getKind() == TensorKind.ACTIVATION && !baseline.publishesActivations()) {
             baseline.markPublishesActivations(now);
-            baselines.put(layerKey, baseline.toBytes());
+            baselines.put(layerKey, baseline);
+        } else if (tensor.getKind() == TensorKind.PREACT_GRAD && !baseline.publishesPreact()) {
+            baseline.markPublishesPreact(now);
+            baselines.put(layerKey, baseline);
         }
     }
 
@@ -141,18 +184,16 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
     private void finish(String runId, long step, int layer, StepState state, boolean complete, long timestamp) {
         long now = context.currentSystemTimeMs();
         String layerKey = StoreKeys.layer(runId, layer);
-        byte[] baselineBytes = baselines.get(layerKey);
-        Baseline baseline = baselineBytes == null ? new Baseline(config.thresholds().baselineWindow())
-                : Baseline.fromBytes(baselineBytes);
+        Baseline known = baselines.get(layerKey);
+        Baseline baseline = known == null ? new Baseline(config.thresholds().baselineWindow()) : known;
         LayerAnalysis.Result result = LayerAnalysis.analyze(runId, step, layer, state, complete, config.thresholds(),
                 baseline);
         baseline.record(step, result.maxNorm(), now);
-        baselines.put(layerKey, baseline.toBytes());
-        latest.put(layerKey, result.health().toByteArray());
+        baselines.put(layerKey, baseline);
+        latest.put(layerKey, result.health());
         // Publishers that send no StepRecords are runs too: list them, keep their opt-in if they gave one.
-        byte[] known = runs.get(runId);
-        RunInfo info = known == null ? null : RunInfo.fromBytes(known);
-        runs.put(runId, (info == null ? new RunInfo(now, step, false) : info.seen(now, step)).toBytes());
+        RunInfo info = runs.get(runId);
+        runs.put(runId, info == null ? new RunInfo(now, step, false) : info.seen(now, step));
         context.forward(new Record<>(runId, result.health(), timestamp));
         events.health(complete);
         boolean nonFinite = result.flags().stream().anyMatch(f -> f.type() == AlertType.NON_FINITE);
@@ -168,8 +209,8 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
     private void stepAlert(String runId, long step, int layer, AlertType type, Flag flag, boolean nonFiniteNow,
                            long timestamp, long now) {
         String key = StoreKeys.alert(runId, layer, type.name());
-        byte[] stored = alerts.get(key);
-        AlertMachine.State state = stored == null ? AlertMachine.State.CLEAR : AlertMachine.State.fromBytes(stored);
+        AlertMachine.State stored = alerts.get(key);
+        AlertMachine.State state = stored == null ? AlertMachine.State.CLEAR : stored;
         // A run that grew first pages EXPLODING on the step it turns non-finite, before NON_FINITE.
         boolean promoted = type == AlertType.EXPLODING && AlertMachine.explosionTurnedNonFinite(state, nonFiniteNow);
         if (promoted && flag == null) {
@@ -182,7 +223,7 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         if (!next.state().firing() && next.state().flaggedStreak() == 0) {
             alerts.delete(key);
         } else {
-            alerts.put(key, next.state().toBytes());
+            alerts.put(key, next.state());
         }
         next.transition().ifPresent(transition -> {
             context.forward(new Record<>(runId, AlertEvents.event(runId, layer, step, type, transition, raised,
@@ -201,20 +242,15 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
 
     /** Emits steps whose grace time ran out as incomplete; forgets runs silent for longer than the retention. */
     private void expire(long now) {
-        List<KeyValue<String, byte[]>> expired = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = partial.all()) {
-            while (iterator.hasNext()) {
-                KeyValue<String, byte[]> entry = iterator.next();
-                StepState state = StepState.fromBytes(entry.value);
-                if (now - state.firstSeenMs() >= config.grace().toMillis()) {
-                    expired.add(entry);
-                }
+        List<String> expired = new ArrayList<>();
+        for (KeyValue<String, StepHeader> entry : steps.openSteps()) {
+            if (now - entry.value.getFirstSeenMs() >= config.grace().toMillis()) {
+                expired.add(entry.key);
             }
         }
-        for (KeyValue<String, byte[]> entry : expired) {
-            partial.delete(entry.key);
-            StoreKeys.StepKey step = StoreKeys.parseStep(entry.key);
-            finish(step.runId(), step.step(), step.layer(), StepState.fromBytes(entry.value), false, now);
+        for (String key : expired) {
+            StoreKeys.StepKey step = StoreKeys.parseStep(key);
+            finish(step.runId(), step.step(), step.layer(), steps.close(key), false, now);
         }
         forgetSilentRuns(now);
     }
@@ -222,16 +258,16 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
     private void forgetSilentRuns(long now) {
         long cutoff = now - config.runRetention().toMillis();
         List<String> silent = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = baselines.all()) {
+        try (KeyValueIterator<String, Baseline> iterator = baselines.all()) {
             while (iterator.hasNext()) {
-                KeyValue<String, byte[]> entry = iterator.next();
-                if (Baseline.fromBytes(entry.value).lastSeenMs() < cutoff) {
+                KeyValue<String, Baseline> entry = iterator.next();
+                if (entry.value.lastSeenMs() < cutoff) {
                     silent.add(StoreKeys.runOf(entry.key));
                 }
             }
         }
         for (String runId : silent.stream().distinct().toList()) {
-            for (KeyValueStore<String, byte[]> store : List.of(baselines, latest, alerts, partial)) {
+            for (KeyValueStore<String, ?> store : List.of(baselines, latest, alerts, partial, timesteps)) {
                 deletePrefix(store, StoreKeys.runPrefix(runId));
             }
             runs.delete(runId);
@@ -239,9 +275,9 @@ final class HealthProcessor implements Processor<String, TensorRecord, String, M
         }
     }
 
-    private static void deletePrefix(KeyValueStore<String, byte[]> store, String prefix) {
+    private static <V> void deletePrefix(KeyValueStore<String, V> store, String prefix) {
         List<String> keys = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = store.prefixScan(prefix,
+        try (KeyValueIterator<String, V> iterator = store.prefixScan(prefix,
                 new org.apache.kafka.common.serialization.StringSerializer())) {
             iterator.forEachRemaining(entry -> keys.add(entry.key));
         }

@@ -11,6 +11,7 @@ import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.Properties;
 import java.util.function.Function;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -28,17 +29,21 @@ import org.apache.kafka.streams.state.Stores;
  * gradwatch.steps     --> step-rules (runs, run-steps, alert-states)
  *                           +--> gradwatch.alerts   (AlertEvent, layer -1: the run's step-level alerts)
  *                           +--> gradwatch.control  (ControlCommand: the closed loop's escalation)
- * gradwatch.gradients --> analyse-layers (partial-steps, baselines, alert-states, latest-health, runs, run-steps)
+ * gradwatch.gradients --+
+ * gradwatch.summaries --+-> analyse-layers (partial-steps, step-timesteps, baselines, alert-states, latest-health, runs, run-steps)
  *                           +--> gradwatch.health   (LayerHealth)
  *                           +--> gradwatch.alerts   (AlertEvent: FIRING, RESOLVED, ACTION_TAKEN)
  *                           +--> gradwatch.control  (ControlCommand, closed loop only)
  * undecodable or unprocessable records --> gradwatch.dlq (Kafka Streams' exception handlers)
  * a dead letter or result the producer cannot send --> skipped, counted and logged (never a stalled partition)
  * </pre>
- * Both inputs are keyed by run id, so one run's records meet in one task: no repartitioning.
+ * All inputs are keyed by run id, so one run's records meet in one task: no repartitioning.
  */
 public final class MonitorTopology {
+    /** Open steps' headers ({@code StepHeader}); their timesteps are in {@link #TIMESTEP_STORE}. */
     public static final String PARTIAL_STORE = "partial-steps";
+    /** One {@code TimestepEntry} per arrived (run, step, layer, kind, timestep) of an open step. */
+    public static final String TIMESTEP_STORE = "step-timesteps";
     public static final String BASELINE_STORE = "baselines";
     public static final String ALERT_STORE = "alert-states";
     public static final String LATEST_STORE = "latest-health";
@@ -65,24 +70,33 @@ public final class MonitorTopology {
      */
     static void describe(StreamsBuilder builder, MonitorConfig config, MonitorEvents events,
                          Function<String, KeyValueBytesStoreSupplier> stores) {
-        for (String store : new String[] {PARTIAL_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE,
-            RUN_STEPS_STORE}) {
-            // Cached: a step's state is rewritten by each of its T records, but only the value at commit
-            // time needs to reach RocksDB and the changelog (one write per key per commit, not per record).
-            builder.addStateStore(Stores.keyValueStoreBuilder(stores.apply(store), Serdes.String(),
-                    Serdes.ByteArray()).withCachingEnabled());
-        }
+        // Cached: a step's header is rewritten by each of its T records, but only the value at commit
+        // time needs to reach RocksDB and the changelog (one write per key per commit, not per record).
+        // Every value has a typed, versioned serde (StateSerdes).
+        addStore(builder, stores, PARTIAL_STORE, StateSerdes.STEP_HEADER);
+        addStore(builder, stores, TIMESTEP_STORE, StateSerdes.TIMESTEP);
+        addStore(builder, stores, BASELINE_STORE, StateSerdes.BASELINE);
+        addStore(builder, stores, ALERT_STORE, StateSerdes.ALERT);
+        addStore(builder, stores, LATEST_STORE, StateSerdes.HEALTH);
+        addStore(builder, stores, RUNS_STORE, StateSerdes.RUN);
+        addStore(builder, stores, RUN_STEPS_STORE, StateSerdes.RUN_STEPS);
         KStream<String, MessageLite> stepResults = builder
                 .stream(Topics.STEPS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.stepRecord())
                         .withName("steps-source"))
                 .process(() -> new StepProcessor(config, events), Named.as("step-rules"), RUNS_STORE,
                         RUN_STEPS_STORE, ALERT_STORE);
 
-        KStream<String, MessageLite> results = builder
+        KStream<String, MessageLite> tensors = builder
                 .stream(Topics.GRADIENTS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.tensorRecord())
                         .withName("gradients-source"))
+                .mapValues(value -> (MessageLite) value, Named.as("tensors-as-input"));
+        KStream<String, MessageLite> summaries = builder
+                .stream(Topics.SUMMARIES, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.gradientSummary())
+                        .withName("summaries-source"))
+                .mapValues(value -> (MessageLite) value, Named.as("summaries-as-input"));
+        KStream<String, MessageLite> results = tensors.merge(summaries, Named.as("gradient-inputs"))
                 .process(() -> new HealthProcessor(config, events), Named.as("analyse-layers"), PARTIAL_STORE,
-                        BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE, RUN_STEPS_STORE)
+                        TIMESTEP_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE, RUN_STEPS_STORE)
                 .merge(stepResults, Named.as("all-results"));
         results.filter((run, value) -> value instanceof LayerHealth, Named.as("only-health"))
                 .mapValues(value -> (LayerHealth) value, Named.as("as-health"))
@@ -94,6 +108,12 @@ public final class MonitorTopology {
                 .mapValues(value -> (ControlCommand) value, Named.as("as-command"))
                 .to(Topics.CONTROL, Produced.with(Serdes.String(), GradwatchSerdes.controlCommand())
                         .withName("control-sink"));
+    }
+
+    private static <V> void addStore(StreamsBuilder builder, Function<String, KeyValueBytesStoreSupplier> stores,
+                                     String name, Serde<V> values) {
+        builder.addStateStore(Stores.keyValueStoreBuilder(stores.apply(name), Serdes.String(), values)
+                .withCachingEnabled());
     }
 
     /** Kafka Streams settings: exactly-once by default, dead letters routed, user's kafka.* on top. */

@@ -39,9 +39,9 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
     private final MonitorEvents events;
     private final ClosedLoop loop;
     private ProcessorContext<String, MessageLite> context;
-    private KeyValueStore<String, byte[]> runs;
-    private KeyValueStore<String, byte[]> runSteps;
-    private KeyValueStore<String, byte[]> alerts;
+    private KeyValueStore<String, RunInfo> runs;
+    private KeyValueStore<String, RunSteps> runSteps;
+    private KeyValueStore<String, AlertMachine.State> alerts;
 
     StepProcessor(MonitorConfig config, MonitorEvents events) {
         this.config = config;
@@ -73,14 +73,14 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
         String runId = step.getRunId();
         long now = context.currentSystemTimeMs();
         track(runId, step, now);
-        byte[] stored = runSteps.get(runId);
+        RunSteps stored = runSteps.get(runId);
         RunSteps steps = stored == null ? new RunSteps(config.stepThresholds().lossWindow(),
-                config.thresholds().baselineWindow()) : RunSteps.fromBytes(stored);
+                config.thresholds().baselineWindow()) : stored;
         resolveStall(runId, step.getStep(), record.timestamp(), now);
         boolean managed = steps.loop().engaged();
         List<Flag> flags = StepRules.evaluate(step, steps, config.thresholds(), config.stepThresholds(), now);
         boolean nonFinite = flags.stream().anyMatch(f -> f.type() == AlertType.NON_FINITE);
-        runSteps.put(runId, steps.toBytes());
+        runSteps.put(runId, steps);
         for (AlertType type : STEP_TYPES) {
             if (type == AlertType.EXPLODING && managed) {
                 continue;
@@ -94,28 +94,27 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
         // Only records after the action count towards its effect; a non-finite one has already stopped the run.
         if (managed && !nonFinite) {
             loop.follow(context, alerts, runs, runId, steps, step, record.timestamp(), now);
-            runSteps.put(runId, steps.toBytes());
+            runSteps.put(runId, steps);
         }
         events.stepTracked();
     }
 
     private void track(String runId, StepRecord step, long now) {
-        byte[] known = runs.get(runId);
-        RunInfo previous = known == null ? null : RunInfo.fromBytes(known);
+        RunInfo previous = runs.get(runId);
         boolean closedLoop = step.hasMetadata()
                 ? "true".equals(step.getMetadata().getLabelsOrDefault(RunInfo.CLOSED_LOOP_LABEL, "false"))
                 : previous != null && previous.closedLoop();
         RunMetadata metadata = step.hasMetadata() ? step.getMetadata()
                 : previous == null ? RunMetadata.getDefaultInstance() : previous.metadata();
         long lastStep = Math.max(step.getStep(), previous == null ? -1 : previous.lastStep());
-        runs.put(runId, new RunInfo(now, lastStep, closedLoop, metadata).toBytes());
+        runs.put(runId, new RunInfo(now, lastStep, closedLoop, metadata));
     }
 
     private void stepAlert(String runId, int layer, long step, AlertType type, Flag flag, boolean nonFiniteNow,
                            long timestamp, long now) {
         String key = StoreKeys.alert(runId, layer, type.name());
-        byte[] stored = alerts.get(key);
-        AlertMachine.State state = stored == null ? AlertMachine.State.CLEAR : AlertMachine.State.fromBytes(stored);
+        AlertMachine.State stored = alerts.get(key);
+        AlertMachine.State state = stored == null ? AlertMachine.State.CLEAR : stored;
         boolean promoted = type == AlertType.EXPLODING && AlertMachine.explosionTurnedNonFinite(state, nonFiniteNow);
         if (promoted && flag == null) {
             flag = new Flag(type, state.flaggedStreak(), 0, "the global gradient norm spiked for "
@@ -126,7 +125,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
         if (!next.state().firing() && next.state().flaggedStreak() == 0) {
             alerts.delete(key);
         } else {
-            alerts.put(key, next.state().toBytes());
+            alerts.put(key, next.state());
         }
         Flag raised = flag;
         next.transition().ifPresent(transition -> {
@@ -145,22 +144,22 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
      * non-finite fires it now, before NON_FINITE: the explosion is the cause on-call must read.
      */
     private void firePendingExplosions(String runId, long step, long timestamp, long now) {
-        List<KeyValue<String, byte[]>> pending = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> iterator = alerts.prefixScan(StoreKeys.runPrefix(runId),
+        List<KeyValue<String, AlertMachine.State>> pending = new ArrayList<>();
+        try (KeyValueIterator<String, AlertMachine.State> iterator = alerts.prefixScan(StoreKeys.runPrefix(runId),
                 new StringSerializer())) {
             while (iterator.hasNext()) {
-                KeyValue<String, byte[]> entry = iterator.next();
+                KeyValue<String, AlertMachine.State> entry = iterator.next();
                 String[] parts = StoreKeys.alertParts(entry.key);
                 if (parts[1].equals(AlertType.EXPLODING.name()) && !parts[0].equals(Integer.toString(StepRules.RUN_LAYER))
-                        && AlertMachine.explosionTurnedNonFinite(AlertMachine.State.fromBytes(entry.value), true)) {
+                        && AlertMachine.explosionTurnedNonFinite(entry.value, true)) {
                     pending.add(entry);
                 }
             }
         }
-        for (KeyValue<String, byte[]> entry : pending) {
-            AlertMachine.State state = AlertMachine.State.fromBytes(entry.value);
+        for (KeyValue<String, AlertMachine.State> entry : pending) {
+            AlertMachine.State state = entry.value;
             int layer = Integer.parseInt(StoreKeys.alertParts(entry.key)[0]);
-            alerts.put(entry.key, new AlertMachine.State(true, state.flaggedStreak() + 1, 0, now).toBytes());
+            alerts.put(entry.key, new AlertMachine.State(true, state.flaggedStreak() + 1, 0, now));
             Flag flag = new Flag(AlertType.EXPLODING, state.flaggedStreak(), 0, "the gradient of layer " + layer
                     + " grew for " + state.flaggedStreak() + " step(s), then the loss or gradient norm turned NaN/Inf",
                     true);
@@ -187,11 +186,10 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
         List<String> forget = new ArrayList<>();
         List<KeyValue<String, RunInfo>> stalled = new ArrayList<>();
         long stallAfter = config.stepThresholds().stalledAfter().toMillis();
-        try (KeyValueIterator<String, byte[]> iterator = runSteps.all()) {
+        try (KeyValueIterator<String, RunSteps> iterator = runSteps.all()) {
             while (iterator.hasNext()) {
                 String runId = iterator.next().key;
-                byte[] info = runs.get(runId);
-                RunInfo run = info == null ? null : RunInfo.fromBytes(info);
+                RunInfo run = runs.get(runId);
                 if (run == null || now - run.lastSeenMs() >= config.runRetention().toMillis()) {
                     forget.add(runId);
                 } else if (now - run.lastSeenMs() >= stallAfter
@@ -204,7 +202,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
             String runId = entry.key;
             double silentSeconds = (now - entry.value.lastSeenMs()) / 1000.0;
             alerts.put(StoreKeys.alert(runId, StepRules.RUN_LAYER, AlertType.STALLED.name()),
-                    new AlertMachine.State(true, 1, 0, now).toBytes());
+                    new AlertMachine.State(true, 1, 0, now));
             Flag flag = new Flag(AlertType.STALLED, silentSeconds, stallAfter / 1000.0, String.format(Locale.ROOT,
                     "no record for %.0f s (last step %d)", silentSeconds, entry.value.lastStep()));
             context.forward(new Record<>(runId, AlertEvents.event(runId, StepRules.RUN_LAYER, entry.value.lastStep(),
@@ -215,7 +213,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
             runSteps.delete(runId);
             runs.delete(runId);
             List<String> keys = new ArrayList<>();
-            try (KeyValueIterator<String, byte[]> iterator = alerts.prefixScan(StoreKeys.runPrefix(runId),
+            try (KeyValueIterator<String, AlertMachine.State> iterator = alerts.prefixScan(StoreKeys.runPrefix(runId),
                     new StringSerializer())) {
                 iterator.forEachRemaining(e -> keys.add(e.key));
             }

@@ -2,6 +2,7 @@ package io.gradwatch.monitor.analysis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradwatch.monitor.topology.StateSerdes;
 import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.StepRecord;
 import java.util.List;
@@ -29,7 +30,7 @@ class StepRulesTest {
         }
         List<Flag> moderate = StepRules.evaluate(step(5, 0.1, 30), new RunSteps(10, 20), TH, ST, 0);
         assertThat(moderate).isEmpty(); // no history yet: nothing to compare with
-        RunSteps copy = RunSteps.fromBytes(history.toBytes());
+        RunSteps copy = StateSerdes.RUN_STEPS.decode(StateSerdes.RUN_STEPS.encode(history));
         Flag spike = StepRules.evaluate(step(5, 0.1, 30), history, TH, ST, 0).get(0);
         assertThat(spike.type()).isEqualTo(AlertType.EXPLODING);
         assertThat(spike.threshold()).isEqualTo(20);
@@ -82,12 +83,12 @@ class StepRulesTest {
             history.record(s, 1.0 / (s + 1), s, 5);
         }
         history.loop(new RunSteps.Loop(2, 3, 1, 0.9, 0, false));
-        RunSteps copy = RunSteps.fromBytes(history.toBytes());
+        RunSteps copy = StateSerdes.RUN_STEPS.decode(StateSerdes.RUN_STEPS.encode(history));
         assertThat(copy.meanLoss(0)).isEqualTo(history.meanLoss(0));
         assertThat(copy.meanLoss(1)).isEqualTo(history.meanLoss(1));
         assertThat(copy.gradNorms().mean()).isEqualTo(history.gradNorms().mean());
         assertThat(copy.loop()).isEqualTo(history.loop());
-        assertThat(copy.toBytes()).isEqualTo(history.toBytes());
+        assertThat(StateSerdes.RUN_STEPS.encode(copy)).isEqualTo(StateSerdes.RUN_STEPS.encode(history));
     }
 
     static StepRecord step(long step, double loss, double gradNorm) {

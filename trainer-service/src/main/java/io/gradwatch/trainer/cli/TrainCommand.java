@@ -23,6 +23,7 @@ import io.gradwatch.trainer.publish.ConsolePublisher;
 import io.gradwatch.trainer.publish.ControlListener;
 import io.gradwatch.trainer.publish.GradientPublisher;
 import io.gradwatch.trainer.publish.KafkaGradientPublisher;
+import io.gradwatch.trainer.publish.PublishMode;
 import io.gradwatch.trainer.tasks.SequenceTask;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -138,6 +139,11 @@ public final class TrainCommand implements Callable<Integer> {
             description = "encoding of published tensors: F32, F16 or BF16 (default: F32)")
     String dtype;
 
+    @Option(names = "--publish", paramLabel = "WHAT", defaultValue = "tensors",
+            description = "tensors (every timestep's tensors, gradwatch.gradients) or summaries (one reduction per "
+                    + "layer and step, gradwatch.summaries: the same analysis, 100-1000x smaller) (default: tensors)")
+    String publish;
+
     @Option(names = "--no-activations", description = "do not publish h_t (disables dead-ReLU and saturation signals)")
     boolean noActivations;
 
@@ -217,7 +223,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (noKafka) {
             publisher = new ConsolePublisher(out);
         } else {
-            publisher = KafkaGradientPublisher.create(kafka, spec.publishing().dtype(), spec.publishing().queueSteps());
+            publisher = KafkaGradientPublisher.create(kafka, spec.publishing().dtype(), spec.publishing().queueSteps(),
+                    spec.publishing().mode());
             control = new ControlListener(spec.runId(), kafka);
             boolean ready = control.awaitReady(Duration.ofSeconds(30));
             if (control.refusal().isPresent()) {
@@ -319,7 +326,8 @@ public final class TrainCommand implements Callable<Integer> {
                         momentum != null ? momentum : 0.9, clip, clipValue != null ? clipValue : 0, truncation[0],
                         truncation[1]),
                 new TrainingSpec.Publishing(!noKafka, publishEvery, parseEnum(DType.class, dtype, "--dtype"),
-                        !noActivations, publishPreact, publishBuffer),
+                        !noActivations, publishPreact, publishBuffer,
+                        parseEnum(PublishMode.class, publish, "--publish")),
                 new TrainingSpec.Checkpointing(checkpointDir, checkpointEvery, resume),
                 positiveLong(steps, 2000, "--steps"), seed, maxStepsPerSecond,
                 parseDuration(progressEvery));

@@ -2,6 +2,7 @@ package io.gradwatch.trainer.publish;
 
 import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.DType;
+import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.TensorRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
@@ -23,7 +24,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes steps to {@code gradwatch.gradients} and {@code gradwatch.steps} from its own thread.
+ * Publishes steps to {@code gradwatch.gradients} (or, for {@link PublishMode#SUMMARIES}, one
+ * reduction per layer to {@code gradwatch.summaries}) and {@code gradwatch.steps} from its own thread.
  * The training thread only puts a snapshot into a bounded queue; encoding and sending happen
  * here, so a slow or absent broker costs training nothing but the dropped steps, which are counted.
  */
@@ -33,6 +35,8 @@ public final class KafkaGradientPublisher implements GradientPublisher {
 
     private final Producer<String, byte[]> producer;
     private final TensorRecordFactory factory;
+    private final SummaryRecordFactory summaries = new SummaryRecordFactory();
+    private final PublishMode mode;
     private final BlockingQueue<StepSnapshot> queue;
     private final Thread sender;
     private final AtomicLong sent = new AtomicLong();
@@ -54,7 +58,14 @@ public final class KafkaGradientPublisher implements GradientPublisher {
      * @param queueCapacity steps that may wait for the broker before new ones are dropped
      */
     public KafkaGradientPublisher(Producer<String, byte[]> producer, DType dtype, int queueCapacity) {
+        this(producer, dtype, queueCapacity, PublishMode.TENSORS);
+    }
+
+    /** @param mode tensors on gradwatch.gradients, or summaries on gradwatch.summaries */
+    public KafkaGradientPublisher(Producer<String, byte[]> producer, DType dtype, int queueCapacity,
+                                  PublishMode mode) {
         this.producer = producer;
+        this.mode = mode;
         this.factory = new TensorRecordFactory(dtype);
         this.queue = new ArrayBlockingQueue<>(queueCapacity);
         this.sender = new Thread(this::sendLoop, "gradwatch-publisher");
@@ -63,9 +74,13 @@ public final class KafkaGradientPublisher implements GradientPublisher {
     }
 
     public static KafkaGradientPublisher create(Properties kafka, DType dtype, int queueCapacity) {
+        return create(kafka, dtype, queueCapacity, PublishMode.TENSORS);
+    }
+
+    public static KafkaGradientPublisher create(Properties kafka, DType dtype, int queueCapacity, PublishMode mode) {
         return new KafkaGradientPublisher(
                 new KafkaProducer<>(producerProperties(kafka), new StringSerializer(), new ByteArraySerializer()),
-                dtype, queueCapacity);
+                dtype, queueCapacity, mode);
     }
 
     /** Exposes the producer's own metrics (kafka_producer_*) on {@code registry} until the publisher is closed. */
@@ -148,8 +163,14 @@ public final class KafkaGradientPublisher implements GradientPublisher {
     }
 
     private void send(StepSnapshot snapshot) {
-        for (TensorRecord record : factory.records(snapshot)) {
-            send(Topics.GRADIENTS, snapshot.runId(), record.toByteArray());
+        if (mode == PublishMode.SUMMARIES) {
+            for (GradientSummary summary : summaries.summaries(snapshot)) {
+                send(Topics.SUMMARIES, snapshot.runId(), summary.toByteArray());
+            }
+        } else {
+            for (TensorRecord record : factory.records(snapshot)) {
+                send(Topics.GRADIENTS, snapshot.runId(), record.toByteArray());
+            }
         }
         send(Topics.STEPS, snapshot.runId(), snapshot.stepRecord().toByteArray());
     }

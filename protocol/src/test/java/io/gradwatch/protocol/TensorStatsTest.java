@@ -1,10 +1,8 @@
-package io.gradwatch.monitor.analysis;
+package io.gradwatch.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.gradwatch.protocol.TensorRecords;
-import io.gradwatch.protocol.TensorView;
 import io.gradwatch.protocol.v1.DType;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
