@@ -112,6 +112,29 @@ class PresetBehaviourTest {
                 org.assertj.core.data.Offset.offset(1e-15));
     }
 
+    @Test
+    void labelsGivenOnTheCommandLineReachTheRunMetadata() {
+        TrainingSpec spec = TrainCommand.specFor("--preset", "warmup-overshoot", "--run-id", "l", "--steps", "1",
+                "--no-kafka", "--label", "gradwatch.closed-loop=true", "--label", "team=a");
+        List<io.gradwatch.protocol.v1.StepRecord> records = new ArrayList<>();
+        Observed observed = new Observed() {
+            @Override
+            public boolean offer(StepSnapshot snapshot) {
+                records.add(snapshot.stepRecord());
+                return true;
+            }
+        };
+        try {
+            TrainingSetup setup = TrainingSetup.of(spec, 1);
+            new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), observed, List::of, line -> { }, 0,
+                    setup.rng()).run();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertThat(records.get(0).getMetadata().getLabelsMap())
+                .containsEntry("gradwatch.closed-loop", "true").containsEntry("team", "a");
+    }
+
     private static int firstAbove(List<Double> values, double limit, int from) {
         for (int i = from; i < values.size(); i++) {
             if (!(values.get(i) <= limit)) {
@@ -148,7 +171,7 @@ class PresetBehaviourTest {
     }
 
     /** Keeps what each published step showed. */
-    private static final class Observed implements GradientPublisher {
+    private static class Observed implements GradientPublisher {
         final List<Double> decayRatios = new ArrayList<>();
         final List<Integer> horizons = new ArrayList<>();
         final List<Double> deadFractions = new ArrayList<>();
