@@ -29,7 +29,18 @@ public enum Preset {
     /** A ReLU RNN driven by too large a learning rate (Adam, 0.1): most units end up dead (output 0, no gradient). */
     DEAD_RELU(CellKind.RNN, Activation.RELU, Init.HE, 1.0, 0, "adam", 0.1, 0, "ReLU RNN, learning rate 0.1: dying ReLUs"),
     /** The dead-relu preset with leaky ReLU, and the global norm clipped to 1 so the large rate cannot explode it: no unit can die. */
-    LEAKY_RELU(CellKind.RNN, Activation.LEAKY_RELU, Init.HE, 1.0, 0, "adam", 0.1, 1.0, "leaky ReLU (and clipping): no dead units");
+    LEAKY_RELU(CellKind.RNN, Activation.LEAKY_RELU, Init.HE, 1.0, 0, "adam", 0.1, 1.0, "leaky ReLU (and clipping): no dead units"),
+    /**
+     * A misconfigured warm-up: a leaky-ReLU IRNN (identity W_hh, spectral radius 1) under Adam whose
+     * learning rate rises linearly from 1e-3 to 0.1 over 100 steps, far too high a peak. Adam moves
+     * every weight by about the learning rate per step, so W_hh's spectral radius creeps above 1 and
+     * the gradient, a product of 49 Jacobians, grows with it over tens of steps (seed 1: ~2 at
+     * step 20, 1e3 from step 22, 1e6 at step 48) with the loss still finite. Leaky, because plain
+     * ReLU units die at these rates (and then the gradient vanishes instead); SGD either settles or
+     * is NaN within 2-3 steps.
+     */
+    WARMUP_OVERSHOOT(CellKind.RNN, Activation.LEAKY_RELU, Init.IDENTITY, 1.0, 0, "adam", 1e-3, 0, 100, 0.1,
+            "leaky-ReLU IRNN, Adam warm-up to lr 0.1: explodes over tens of steps");
 
     private final CellKind cell;
     private final Activation activation;
@@ -40,9 +51,18 @@ public enum Preset {
     private final double learningRate;
     private final double clipNorm;
     private final String description;
+    private final int warmupSteps;
+    private final double peakLearningRate;
 
     Preset(CellKind cell, Activation activation, Init init, double initGain, double gateBias, String optimizer,
            double learningRate, double clipNorm, String description) {
+        this(cell, activation, init, initGain, gateBias, optimizer, learningRate, clipNorm, 0, 0, description);
+    }
+
+    Preset(CellKind cell, Activation activation, Init init, double initGain, double gateBias, String optimizer,
+           double learningRate, double clipNorm, int warmupSteps, double peakLearningRate, String description) {
+        this.warmupSteps = warmupSteps;
+        this.peakLearningRate = peakLearningRate;
         this.gateBias = gateBias;
         this.cell = cell;
         this.activation = activation;
@@ -93,6 +113,16 @@ public enum Preset {
 
     public double clip() {
         return clipNorm;
+    }
+
+    /** Steps of the learning-rate warm-up, 0 for none. */
+    public int warmup() {
+        return warmupSteps;
+    }
+
+    /** The learning rate the warm-up ends at (used only when {@link #warmup()} > 0). */
+    public double peakRate() {
+        return peakLearningRate;
     }
 
     public static Preset fromCliName(String name) {

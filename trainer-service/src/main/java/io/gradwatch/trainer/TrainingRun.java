@@ -47,6 +47,8 @@ public final class TrainingRun {
     private final Tbptt tbptt;
     private final RunningStats recent = new RunningStats(50);
     private double clipNorm;
+    /** The product of the scale_learning_rate commands so far: a warm-up schedule is scaled by it. */
+    private double learningRateScale = 1.0;
     private long step;
     private final List<String> appliedSinceLastStep = new ArrayList<>();
     /** The first step whose loss or gradient norm was not finite, -1 while all were. */
@@ -101,6 +103,9 @@ public final class TrainingRun {
             if (applyCommands()) {
                 stopped = true;
                 break;
+            }
+            if (spec.optimization().warmupSteps() > 0) {
+                optimizer.setLearningRate(spec.optimization().scheduledLearningRate(step) * learningRateScale);
             }
             Batch batch = task.nextBatch(rng);
             StepResult result = network.forwardBackward(batch, tbptt);
@@ -177,6 +182,7 @@ public final class TrainingRun {
                 case SCALE_LEARNING_RATE -> {
                     double factor = command.getScaleLearningRate().getFactor();
                     if (factor > 0 && Double.isFinite(factor)) {
+                        learningRateScale *= factor;
                         optimizer.setLearningRate(optimizer.learningRate() * factor);
                         log.accept("control: learning rate x" + factor + " = " + optimizer.learningRate() + " (" + id
                                 + ", " + command.getReason() + ")");
@@ -243,6 +249,7 @@ public final class TrainingRun {
                 .setOptimizer(optimizer.name())
                 .setInit(spec.model().init().name().toLowerCase(Locale.ROOT))
                 .setClipNorm(Math.max(0, clipNorm))
+                .putAllLabels(spec.publishing().labels())
                 .build();
     }
 

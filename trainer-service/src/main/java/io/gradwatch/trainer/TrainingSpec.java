@@ -32,14 +32,34 @@ public record TrainingSpec(
     public record Task(TaskKind kind, int seqLen, int batch, int vocab, Path dataFile) {
     }
 
-    /** How it learns. */
+    /**
+     * How it learns. With {@code warmupSteps > 0} the learning rate follows a linear warm-up from
+     * {@code learningRate} to {@code peakLearningRate} over that many steps, then stays at the peak
+     * (a too-high peak is the misconfigured warm-up that blows a run up over tens of steps).
+     */
     public record Optimization(OptimizerKind optimizer, double learningRate, double momentum, double clipNorm,
-                               double clipValue, int tbpttK1, int tbpttK2) {
+                               double clipValue, int tbpttK1, int tbpttK2, int warmupSteps, double peakLearningRate) {
+
+        /** The scheduled learning rate of {@code step}, before any scale_learning_rate command. */
+        public double scheduledLearningRate(long step) {
+            if (warmupSteps <= 0) {
+                return learningRate;
+            }
+            double progress = Math.min(1.0, (double) step / warmupSteps);
+            return learningRate + (peakLearningRate - learningRate) * progress;
+        }
     }
 
-    /** What is published, how often, how encoded. */
+    /**
+     * What is published, how often, how encoded; {@code labels} go into the run's metadata (e.g.
+     * {@code gradwatch.closed-loop=true} opts the run into the monitor's closed loop).
+     */
     public record Publishing(boolean kafka, int every, DType dtype, boolean activations, boolean preactGrads,
-                             int queueSteps, io.gradwatch.trainer.publish.PublishMode mode) {
+                             int queueSteps, io.gradwatch.trainer.publish.PublishMode mode,
+                             java.util.Map<String, String> labels) {
+        public Publishing {
+            labels = java.util.Map.copyOf(labels);
+        }
     }
 
     /** Where checkpoints go and how often; {@code resumeFrom} continues a run. */

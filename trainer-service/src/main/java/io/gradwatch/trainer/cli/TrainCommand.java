@@ -53,6 +53,7 @@ import picocli.CommandLine.Option;
             "  clipped         the same, global gradient norm clipped to 1: stays bounded",
             "  dead-relu       ReLU RNN, Adam at 0.1: most units die",
             "  leaky-relu      the same with leaky ReLU and clipping: no dead units",
+            "  warmup-overshoot leaky-ReLU IRNN, Adam warm-up to lr 0.1: explodes over tens of steps",
             ""},
         footer = {"", "Example: gradwatch train --preset lstm --run-id lstm-1 --seq-len 50 --steps 2000 --no-kafka"})
 public final class TrainCommand implements Callable<Integer> {
@@ -104,6 +105,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", paramLabel = "RATE", description = "learning rate (default: preset's, else 1e-3)")
     Double learningRate;
 
+    @Option(names = "--warmup-steps", paramLabel = "N",
+            description = "raise the learning rate linearly from --lr to --peak-lr over N steps (default: 0, none)")
+    Integer warmupSteps;
+
+    @Option(names = "--peak-lr", paramLabel = "RATE", description = "the learning rate a warm-up ends at")
+    Double peakLearningRate;
+
     @Option(names = "--momentum", paramLabel = "MU", description = "momentum for --optimizer momentum (default: 0.9)")
     Double momentum;
 
@@ -143,6 +151,10 @@ public final class TrainCommand implements Callable<Integer> {
             description = "tensors (every timestep's tensors, gradwatch.gradients) or summaries (one reduction per "
                     + "layer and step, gradwatch.summaries: the same analysis, 100-1000x smaller) (default: tensors)")
     String publish;
+
+    @Option(names = "--label", paramLabel = "KEY=VALUE",
+            description = "a run label in its metadata, repeatable (gradwatch.closed-loop=true: the monitor may act)")
+    Map<String, String> labels;
 
     @Option(names = "--no-activations", description = "do not publish h_t (disables dead-ReLU and saturation signals)")
     boolean noActivations;
@@ -306,6 +318,18 @@ public final class TrainCommand implements Callable<Integer> {
         String opt = optimizer != null ? optimizer : base != null ? base.optimizerName() : "adam";
         double lr = learningRate != null ? learningRate : base != null ? base.rate() : 1e-3;
         double clip = clipNorm != null ? clipNorm : base != null ? base.clip() : 0;
+        int warmup = warmupSteps != null ? warmupSteps : base != null ? base.warmup() : 0;
+        double peak = peakLearningRate != null ? peakLearningRate : base != null && base.warmup() > 0 ? base.peakRate()
+                : lr;
+        if (warmup < 0) {
+            throw new IllegalArgumentException("--warmup-steps must be >= 0, got " + warmup);
+        }
+        if (warmup > 0 && (!(peak > 0) || Double.isInfinite(peak))) {
+            throw new IllegalArgumentException("--peak-lr must be a positive number, got " + peak);
+        }
+        if (peakLearningRate != null && warmup == 0) {
+            throw new IllegalArgumentException("--peak-lr needs --warmup-steps N (the steps to reach it)");
+        }
         int[] truncation = parseTbptt();
         String name = runId != null ? runId : (base != null ? base.cliName() : cellKind.name().toLowerCase(Locale.ROOT))
                 + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
@@ -324,10 +348,10 @@ public final class TrainCommand implements Callable<Integer> {
                         positive(vocab, 10, "--vocab"), data),
                 new TrainingSpec.Optimization(parseEnum(TrainingSpec.OptimizerKind.class, opt, "--optimizer"), lr,
                         momentum != null ? momentum : 0.9, clip, clipValue != null ? clipValue : 0, truncation[0],
-                        truncation[1]),
+                        truncation[1], warmup, peak),
                 new TrainingSpec.Publishing(!noKafka, publishEvery, parseEnum(DType.class, dtype, "--dtype"),
                         !noActivations, publishPreact, publishBuffer,
-                        parseEnum(PublishMode.class, publish, "--publish")),
+                        parseEnum(PublishMode.class, publish, "--publish"), labels == null ? Map.of() : labels),
                 new TrainingSpec.Checkpointing(checkpointDir, checkpointEvery, resume),
                 positiveLong(steps, 2000, "--steps"), seed, maxStepsPerSecond,
                 parseDuration(progressEvery));
@@ -338,12 +362,14 @@ public final class TrainCommand implements Callable<Integer> {
         TrainingSpec.Model m = spec.model();
         TrainingSpec.Optimization o = spec.optimization();
         return String.format(Locale.ROOT, "%s %s%s, %d layer(s) x %d hidden, %d weights, init %s%s; task %s (T=%d, "
-                        + "batch %d); %s lr %s%s; %d steps, seed %d",
+                        + "batch %d); %s lr %s%s%s; %d steps, seed %d",
                 m.cell().name().toLowerCase(Locale.ROOT),
                 m.cell() == CellKind.RNN || m.cell() == CellKind.MLP ? m.activation().name().toLowerCase(Locale.ROOT) : "",
                 "", m.layers(), m.hidden(), weights, m.init().name().toLowerCase(Locale.ROOT),
                 m.initGain() != 1.0 ? " x" + m.initGain() : "", task.name(), task.seqLen(), spec.task().batch(),
                 o.optimizer().name().toLowerCase(Locale.ROOT), o.learningRate(),
+                o.warmupSteps() > 0 ? " warming up to " + o.peakLearningRate() + " over " + o.warmupSteps() + " steps"
+                        : "",
                 o.clipNorm() > 0 ? ", clip norm " + o.clipNorm() : "", spec.steps(), spec.seed());
     }
 

@@ -72,15 +72,92 @@ class PresetBehaviourTest {
     }
 
     @Test
+    void aWarmUpToAFarTooHighLearningRateGrowsTheGradientOverTensOfStepsBeforeAnyNaN() {
+        Observed run = train("warmup-overshoot", 60, 1);
+        List<Double> norms = run.gradNorms;
+        int pastHundred = firstAbove(norms, 1e2, 5);
+        int pastMillion = firstAbove(norms, 1e6, 5);
+        assertThat(norms.subList(5, 20)).as("healthy while the learning rate is still low")
+                .allSatisfy(n -> assertThat(n).isLessThan(1e2));
+        assertThat(pastHundred).as("the first step past 1e2").isPositive();
+        assertThat(pastMillion - pastHundred).as("steps from 1e2 to 1e6").isGreaterThanOrEqualTo(20);
+        assertThat(norms.subList(0, pastMillion + 1)).as("no NaN/Inf up to 1e6")
+                .allSatisfy(n -> assertThat(n).isFinite());
+        assertThat(run.losses.subList(0, pastMillion + 1)).allSatisfy(l -> assertThat(l).isFinite());
+    }
+
+    @Test
+    void aScaleLearningRateCommandScalesTheWarmUpSchedule() {
+        TrainingSpec spec = TrainCommand.specFor("--preset", "warmup-overshoot", "--run-id", "w", "--steps", "3",
+                "--no-kafka");
+        assertThat(spec.optimization().scheduledLearningRate(0)).isEqualTo(1e-3);
+        assertThat(spec.optimization().scheduledLearningRate(50)).isCloseTo(0.0505, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(spec.optimization().scheduledLearningRate(500)).isEqualTo(0.1);
+        Observed observed = new Observed();
+        try {
+            TrainingSetup setup = TrainingSetup.of(spec, 1);
+            List<io.gradwatch.protocol.v1.ControlCommand> once = new ArrayList<>(List.of(
+                    io.gradwatch.protocol.v1.ControlCommand.newBuilder().setRunId("w").setCommandId("c1")
+                            .setScaleLearningRate(io.gradwatch.protocol.v1.ControlCommand.ScaleLearningRate.newBuilder().setFactor(0.1))
+                            .build()));
+            new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), observed, () -> {
+                List<io.gradwatch.protocol.v1.ControlCommand> now = List.copyOf(once);
+                once.clear();
+                return now;
+            }, line -> { }, 0, setup.rng()).run();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertThat(observed.learningRates.get(2)).isCloseTo(0.1 * spec.optimization().scheduledLearningRate(2),
+                org.assertj.core.data.Offset.offset(1e-15));
+    }
+
+    @Test
+    void labelsGivenOnTheCommandLineReachTheRunMetadata() {
+        TrainingSpec spec = TrainCommand.specFor("--preset", "warmup-overshoot", "--run-id", "l", "--steps", "1",
+                "--no-kafka", "--label", "gradwatch.closed-loop=true", "--label", "team=a");
+        List<io.gradwatch.protocol.v1.StepRecord> records = new ArrayList<>();
+        Observed observed = new Observed() {
+            @Override
+            public boolean offer(StepSnapshot snapshot) {
+                records.add(snapshot.stepRecord());
+                return true;
+            }
+        };
+        try {
+            TrainingSetup setup = TrainingSetup.of(spec, 1);
+            new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), observed, List::of, line -> { }, 0,
+                    setup.rng()).run();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertThat(records.get(0).getMetadata().getLabelsMap())
+                .containsEntry("gradwatch.closed-loop", "true").containsEntry("team", "a");
+    }
+
+    private static int firstAbove(List<Double> values, double limit, int from) {
+        for (int i = from; i < values.size(); i++) {
+            if (!(values.get(i) <= limit)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
     void tooLargeALearningRateKillsMostReluUnitsButNoLeakyOnes() {
         assertThat(train("dead-relu", 300).lastDeadFraction()).isGreaterThan(0.5);
         assertThat(train("leaky-relu", 300).lastDeadFraction()).isZero();
     }
 
     private static Observed train(String preset, long steps) {
+        return train(preset, steps, 10);
+    }
+
+    private static Observed train(String preset, long steps, int publishEvery) {
         TrainCommand command = new TrainCommand();
         new CommandLine(command).parseArgs("--preset", preset, "--run-id", preset, "--steps", Long.toString(steps),
-                "--publish-every", "10", "--no-kafka");
+                "--publish-every", Integer.toString(publishEvery), "--no-kafka");
         TrainingSpec spec = command.spec(Preset.fromCliName(preset), Settings.load(Map.of(), null, Map.of(), Map.of()));
         try {
             TrainingSetup setup = TrainingSetup.of(spec, 1);
@@ -94,12 +171,14 @@ class PresetBehaviourTest {
     }
 
     /** Keeps what each published step showed. */
-    private static final class Observed implements GradientPublisher {
+    private static class Observed implements GradientPublisher {
         final List<Double> decayRatios = new ArrayList<>();
         final List<Integer> horizons = new ArrayList<>();
         final List<Double> deadFractions = new ArrayList<>();
         final List<Double> gradNorms = new ArrayList<>();
         final List<Double> clippedNorms = new ArrayList<>();
+        final List<Double> losses = new ArrayList<>();
+        final List<Double> learningRates = new ArrayList<>();
         TrainingRun.Outcome outcome;
 
         @Override
@@ -111,6 +190,8 @@ class PresetBehaviourTest {
             deadFractions.add(layer.deadFraction());
             gradNorms.add(snapshot.stepRecord().getGradNorm());
             clippedNorms.add(snapshot.stepRecord().getGradNormClipped());
+            losses.add(snapshot.stepRecord().getLoss());
+            learningRates.add(snapshot.stepRecord().getLearningRate());
             return true;
         }
 
