@@ -36,8 +36,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -88,17 +86,7 @@ class MalformedCorpusIT {
         }
         // Earlier test classes of this JVM left records on the shared topics: drop them, so this
         // test's monitor (a new application, reading from the earliest offset) sees only the corpus.
-        try (Admin admin = Admin.create(broker.clientProperties())) {
-            Map<TopicPartition, RecordsToDelete> before = new HashMap<>();
-            for (String topic : List.of(Topics.GRADIENTS, Topics.DLQ)) {
-                for (var partition : admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
-                        .get(topic).partitions()) {
-                    before.put(new TopicPartition(topic, partition.partition()),
-                            RecordsToDelete.beforeOffset(-1L));
-                }
-            }
-            admin.deleteRecords(before).all().get(30, TimeUnit.SECONDS);
-        }
+        broker.deleteAllRecords(List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS, Topics.DLQ));
         // Ten thousand dead letters are logged one by one, by gradwatch and by Kafka Streams (with a
         // stack trace each); the test reads them from the topic instead.
         System.setProperty("org.slf4j.simpleLogger.log." + DeadLetters.class.getName(), "error");

@@ -39,7 +39,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -47,7 +46,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.header.Header;
@@ -94,16 +92,7 @@ class MonitorHardeningIT {
         }
         // A new application reads from the earliest offset: drop what earlier test classes left, so
         // the monitor's counters count this test's records only.
-        try (Admin admin = Admin.create(broker.clientProperties())) {
-            Map<TopicPartition, RecordsToDelete> before = new HashMap<>();
-            for (String topic : List.of(Topics.GRADIENTS, Topics.STEPS, Topics.DLQ)) {
-                for (var partition : admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS)
-                        .get(topic).partitions()) {
-                    before.put(new TopicPartition(topic, partition.partition()), RecordsToDelete.beforeOffset(-1L));
-                }
-            }
-            admin.deleteRecords(before).all().get(30, TimeUnit.SECONDS);
-        }
+        broker.deleteAllRecords(List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS, Topics.DLQ));
         System.setProperty("org.slf4j.simpleLogger.log." + DeadLetters.class.getName(), "error");
         System.setProperty("org.slf4j.simpleLogger.log.org.apache.kafka.streams.processor.internals.RecordDeserializer",
                 "error");

@@ -42,6 +42,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,13 +53,19 @@ import org.junit.jupiter.api.io.TempDir;
 class MonitorIT {
     private static final int T = 6;
 
-    @org.junit.jupiter.api.BeforeAll
+    @BeforeAll
     static void createTopics(KafkaBroker broker) {
         try {
             broker.createTopics(Topics.ALL, 2);
         } catch (IllegalStateException alreadyThere) {
             // created by an earlier test class of this JVM
         }
+    }
+
+    /** Each test's monitor is a new application that reads from the earliest offset: it sees only its own records. */
+    @BeforeEach
+    void emptyTheInputTopics(KafkaBroker broker) {
+        broker.deleteAllRecords(List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS, Topics.DLQ));
     }
 
     @Test

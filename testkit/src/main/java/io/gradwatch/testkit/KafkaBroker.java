@@ -2,6 +2,8 @@ package io.gradwatch.testkit;
 
 import io.gradwatch.localkafka.LocalKafka;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
@@ -11,6 +13,8 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * The real Kafka broker an integration test talks to, however it was obtained (see
@@ -73,6 +77,26 @@ public final class KafkaBroker {
             throw new IllegalStateException(e);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("could not create topics " + names + " on " + bootstrapServers, e);
+        }
+    }
+
+    /**
+     * Deletes every record now on {@code topics} (which must exist). The broker is shared by the test
+     * classes of a JVM, and a new Kafka Streams application reads its input from the earliest offset:
+     * a test that counts what its application saw empties the shared topics first.
+     */
+    public void deleteAllRecords(Collection<String> topics) {
+        try (Admin admin = Admin.create(clientProperties())) {
+            Map<TopicPartition, RecordsToDelete> everything = new HashMap<>();
+            admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS).forEach((topic, description) ->
+                    description.partitions().forEach(partition -> everything.put(
+                            new TopicPartition(topic, partition.partition()), RecordsToDelete.beforeOffset(-1L))));
+            admin.deleteRecords(everything).all().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not delete the records of " + topics + " on " + bootstrapServers, e);
         }
     }
 
