@@ -8,12 +8,15 @@ import io.gradwatch.launcher.topics.TopicProvisioner.Report;
 import io.gradwatch.launcher.topics.TopicProvisioner.Status;
 import io.gradwatch.protocol.TopicPlan;
 import io.gradwatch.protocol.TopicPlan.TopicSpec;
+import io.gradwatch.protocol.Topics;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -92,7 +95,20 @@ class TopicProvisionerIT {
     }
 
     @Test
-    void theCommandExitsOneWhileTopicsAreMissingAndZeroOnceItCreatedThem(KafkaBroker broker) {
+    void theCommandExitsOneWhileTopicsAreMissingAndZeroOnceItCreatedThem(KafkaBroker broker) throws Exception {
+        // Other test classes of this JVM may have created gradwatch's topics with the broker's defaults.
+        try (Admin admin = Admin.create(broker.clientProperties())) {
+            Set<String> existing = new HashSet<>(admin.listTopics().names().get(30, TimeUnit.SECONDS));
+            existing.retainAll(Topics.ALL);
+            admin.deleteTopics(existing).all().get(30, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (admin.listTopics().names().get(30, TimeUnit.SECONDS).stream().anyMatch(Topics.ALL::contains)) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("gradwatch's topics were not deleted within " + TIMEOUT);
+                }
+                Thread.onSpinWait();
+            }
+        }
         StringWriter out = new StringWriter();
         CommandLine command = new CommandLine(new TopicsCommand()).setOut(new PrintWriter(out));
         String[] args = {"--bootstrap-servers", broker.bootstrapServers(), "--partitions", "2"};
