@@ -3,6 +3,8 @@ package io.gradwatch.alerts.metrics;
 import io.gradwatch.alerts.state.FleetListener;
 import io.gradwatch.alerts.state.FleetState;
 import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.AlertState;
+import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -11,7 +13,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongSupplier;
@@ -22,6 +27,10 @@ import java.util.function.LongSupplier;
  * active alerts; per run: step, loss, accuracy, global gradient norm before and after clipping,
  * learning rate, and the gradient norm of its first {@value #MAX_PARAMETER_SERIES} parameters. Meters of a run are removed
  * when the run is forgotten, so series do not outlive their run (bounded cardinality).
+ *
+ * <p>Each run's and each layer's meters are registered once, on its first record, and held in
+ * {@link RunMeters} / {@link LayerMeters}: a record then only sets values, without building tags,
+ * string keys or registry lookups (the consumer thread applies every record of the fleet).
  */
 public final class FleetMetrics implements FleetListener {
     /** Per-parameter norm series per run at most: a bound on cardinality (runs x parameters). */
@@ -29,8 +38,8 @@ public final class FleetMetrics implements FleetListener {
     private final MeterRegistry registry;
     private final int positions;
     private final LongSupplier clock;
-    private final Map<String, Map<String, Meter>> meters = new HashMap<>();
-    private final Map<String, Value> values = new HashMap<>();
+    private final Map<String, RunMeters> runs = new HashMap<>();
+    private final Map<AlertType, Map<AlertState, Counter>> alertCounters = new EnumMap<>(AlertType.class);
     private final Counter dropped;
     private final Timer latency;
     private final Value lastRecord = new Value();
@@ -61,55 +70,43 @@ public final class FleetMetrics implements FleetListener {
     public void progress(FleetState.RunView run) {
         touch();
         FleetState.Progress p = run.progress();
-        String id = run.runId();
-        gauge(id, "gradwatch.training.step", Tags.of("run", id), null, "latest optimizer step").set(p.step());
-        gauge(id, "gradwatch.training.loss", Tags.of("run", id), null, "training loss").set(p.loss());
-        gauge(id, "gradwatch.training.accuracy.ratio", Tags.of("run", id), null, "batch accuracy").set(p.accuracy());
-        gauge(id, "gradwatch.gradient.global.norm", Tags.of("run", id), null, "global gradient norm before clipping")
-                .set(p.gradNorm());
-        gauge(id, "gradwatch.trainer.dropped.records", Tags.of("run", id), null,
-                "records the trainer could not publish so far").set(p.droppedRecords());
-        gauge(id, "gradwatch.gradient.global.norm.clipped", Tags.of("run", id), null,
-                "global gradient norm after clipping (equal to the norm before when not clipped)")
-                .set(p.gradNormClipped());
-        gauge(id, "gradwatch.training.learning.rate", Tags.of("run", id), null, "the optimizer's learning rate")
-                .set(p.learningRate());
+        RunMeters meters = meters(run.runId());
+        meters.step.set(p.step());
+        meters.loss.set(p.loss());
+        meters.accuracy.set(p.accuracy());
+        meters.gradNorm.set(p.gradNorm());
+        meters.droppedRecords.set(p.droppedRecords());
+        meters.gradNormClipped.set(p.gradNormClipped());
+        meters.learningRate.set(p.learningRate());
         int exposed = 0;
         for (Map.Entry<String, Double> norm : run.paramGradNorms().entrySet()) {
             if (exposed++ == MAX_PARAMETER_SERIES) {
                 break; // in name order: a model with hundreds of parameter tensors shows its first ones
             }
-            gauge(id, "gradwatch.parameter.gradient.norm", Tags.of("run", id, "parameter", norm.getKey()), null,
-                    "L2 norm of one parameter's gradient, latest step").set(norm.getValue());
+            meters.parameter(norm.getKey()).set(norm.getValue());
         }
     }
 
     @Override
     public void health(FleetState.RunView run, LayerHealth health) {
         touch();
-        String id = run.runId();
-        Tags layer = Tags.of("run", id, "layer", Integer.toString(health.getLayer()));
+        LayerMeters layer = meters(run.runId()).layer(health.getLayer());
         int seqLen = health.getTimestepNormsCount();
-        for (int p = 0; p < positions && seqLen > 0; p++) {
-            int t = (int) Math.round(p * (seqLen - 1) / (double) (positions - 1));
-            gauge(id, "gradwatch.gradient.norm", layer.and("position", Integer.toString(p)), null,
-                    "||dL/dh_t|| at position p of " + positions + " evenly spaced timesteps (0 = first, last = T-1)")
-                    .set(health.getTimestepNorms(t));
+        if (seqLen > 0) {
+            Value[] norms = layer.positionNorms();
+            for (int p = 0; p < norms.length; p++) {
+                norms[p].set(health.getTimestepNorms((int) Math.round(p * (seqLen - 1) / (double) (positions - 1))));
+            }
         }
-        gauge(id, "gradwatch.gradient.decay.ratio", layer, null, "g_0 / g_{T-1}").set(health.getDecayRatio());
-        gauge(id, "gradwatch.gradient.horizon", layer, "steps", "timesteps back the gradient still reaches 1%")
-                .set(health.getHorizon());
+        layer.decayRatio.set(health.getDecayRatio());
+        layer.horizon.set(health.getHorizon());
         if (health.hasDeadFraction()) {
-            gauge(id, "gradwatch.dead.relu.ratio", layer, null, "share of dead ReLU units").set(health.getDeadFraction());
+            layer.deadFraction().set(health.getDeadFraction());
         }
         if (health.hasSaturationFraction()) {
-            gauge(id, "gradwatch.saturation.ratio", layer, null, "share of saturated activations")
-                    .set(health.getSaturationFraction());
+            layer.saturationFraction().set(health.getSaturationFraction());
         }
-        Counter nonFinite = Counter.builder("gradwatch.nonfinite.values").tags(layer)
-                .description("NaN/Inf values seen in gradients").register(registry);
-        remember(id, "gradwatch.nonfinite.values" + layer, nonFinite);
-        nonFinite.increment(health.getNonFiniteCount());
+        layer.nonFinite.increment(health.getNonFiniteCount());
         if (health.getEventTimeMs() > 0) {
             latency.record(Duration.ofMillis(Math.max(0, clock.getAsLong() - health.getEventTimeMs())));
         }
@@ -118,28 +115,23 @@ public final class FleetMetrics implements FleetListener {
     @Override
     public void alertEvent(AlertEvent event) {
         touch();
-        Counter.builder("gradwatch.alerts").description("alert events by type and state")
-                .tags("type", event.getType().name().toLowerCase(Locale.ROOT),
-                        "state", event.getState().name().toLowerCase(Locale.ROOT))
-                .register(registry).increment();
+        alertCounters.computeIfAbsent(event.getType(), type -> new EnumMap<>(AlertState.class))
+                .computeIfAbsent(event.getState(), state -> Counter.builder("gradwatch.alerts")
+                        .description("alert events by type and state").tags("type", lower(event.getType()),
+                                "state", lower(state)).register(registry))
+                .increment();
     }
 
     @Override
     public void alertChanged(FleetState.RunView run, AlertEvent event, boolean firing) {
-        Tags tags = Tags.of("run", run.runId(), "layer", Integer.toString(event.getLayer()),
-                "type", event.getType().name().toLowerCase(Locale.ROOT),
-                "severity", event.getSeverity().name().toLowerCase(Locale.ROOT));
-        gauge(run.runId(), "gradwatch.alert.active", tags, null, "1 while the alert fires").set(firing ? 1 : 0);
+        meters(run.runId()).alertActive(event).set(firing ? 1 : 0);
     }
 
     @Override
     public void forgotten(FleetState.RunView run) {
-        Map<String, Meter> gone = meters.remove(run.runId());
+        RunMeters gone = runs.remove(run.runId());
         if (gone != null) {
-            gone.forEach((key, meter) -> {
-                registry.remove(meter);
-                values.remove(key);
-            });
+            gone.registered.forEach(registry::remove);
         }
     }
 
@@ -152,21 +144,114 @@ public final class FleetMetrics implements FleetListener {
         lastRecord.set(clock.getAsLong() / 1000.0);
     }
 
-    private Value gauge(String runId, String name, Tags tags, String unit, String description) {
-        String key = name + tags;
-        Value value = values.get(key);
-        if (value == null) {
-            value = new Value();
-            Gauge gauge = Gauge.builder(name, value, Value::get).tags(tags).baseUnit(unit).description(description)
-                    .register(registry);
-            values.put(key, value);
-            remember(runId, key, gauge);
-        }
-        return value;
+    private RunMeters meters(String runId) {
+        return runs.computeIfAbsent(runId, RunMeters::new);
     }
 
-    private void remember(String runId, String key, Meter meter) {
-        meters.computeIfAbsent(runId, id -> new HashMap<>()).putIfAbsent(key, meter);
+    private static String lower(Enum<?> value) {
+        return value.name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The meters of one run, registered on its first record; {@code registered} is what forgetting removes. */
+    private final class RunMeters {
+        private final Tags tags;
+        private final List<Meter> registered = new ArrayList<>();
+        private final Value step;
+        private final Value loss;
+        private final Value accuracy;
+        private final Value gradNorm;
+        private final Value droppedRecords;
+        private final Value gradNormClipped;
+        private final Value learningRate;
+        private final Map<String, Value> parameters = new HashMap<>();
+        private final Map<Integer, LayerMeters> layers = new HashMap<>();
+        private final Map<String, Value> alertsActive = new HashMap<>();
+
+        RunMeters(String runId) {
+            tags = Tags.of("run", runId);
+            step = gauge("gradwatch.training.step", tags, null, "latest optimizer step");
+            loss = gauge("gradwatch.training.loss", tags, null, "training loss");
+            accuracy = gauge("gradwatch.training.accuracy.ratio", tags, null, "batch accuracy");
+            gradNorm = gauge("gradwatch.gradient.global.norm", tags, null, "global gradient norm before clipping");
+            droppedRecords = gauge("gradwatch.trainer.dropped.records", tags, null,
+                    "records the trainer could not publish so far");
+            gradNormClipped = gauge("gradwatch.gradient.global.norm.clipped", tags, null,
+                    "global gradient norm after clipping (equal to the norm before when not clipped)");
+            learningRate = gauge("gradwatch.training.learning.rate", tags, null, "the optimizer's learning rate");
+        }
+
+        Value parameter(String name) {
+            return parameters.computeIfAbsent(name, n -> gauge("gradwatch.parameter.gradient.norm",
+                    tags.and("parameter", n), null, "L2 norm of one parameter's gradient, latest step"));
+        }
+
+        LayerMeters layer(int layer) {
+            return layers.computeIfAbsent(layer, l -> new LayerMeters(this, tags.and("layer", Integer.toString(l))));
+        }
+
+        /** Keyed by layer, type and severity: alert changes are rare, so a string key is fine here. */
+        Value alertActive(AlertEvent event) {
+            String key = event.getLayer() + "/" + event.getType() + "/" + event.getSeverity();
+            return alertsActive.computeIfAbsent(key, k -> gauge("gradwatch.alert.active",
+                    tags.and("layer", Integer.toString(event.getLayer()), "type", lower(event.getType()),
+                            "severity", lower(event.getSeverity())), null, "1 while the alert fires"));
+        }
+
+        Value gauge(String name, Tags gaugeTags, String unit, String description) {
+            Value value = new Value();
+            registered.add(Gauge.builder(name, value, Value::get).tags(gaugeTags).baseUnit(unit)
+                    .description(description).register(registry));
+            return value;
+        }
+    }
+
+    /** The meters of one (run, layer); the optional ones are registered when the layer first reports them. */
+    private final class LayerMeters {
+        private final RunMeters run;
+        private final Tags tags;
+        private final Value decayRatio;
+        private final Value horizon;
+        private final Counter nonFinite;
+        private Value[] positionNorms;
+        private Value deadFraction;
+        private Value saturationFraction;
+
+        LayerMeters(RunMeters run, Tags tags) {
+            this.run = run;
+            this.tags = tags;
+            decayRatio = run.gauge("gradwatch.gradient.decay.ratio", tags, null, "g_0 / g_{T-1}");
+            horizon = run.gauge("gradwatch.gradient.horizon", tags, "steps", "timesteps back the gradient still reaches 1%");
+            nonFinite = Counter.builder("gradwatch.nonfinite.values").tags(tags)
+                    .description("NaN/Inf values seen in gradients").register(registry);
+            run.registered.add(nonFinite);
+        }
+
+        Value[] positionNorms() {
+            if (positionNorms == null) {
+                positionNorms = new Value[positions];
+                for (int p = 0; p < positions; p++) {
+                    positionNorms[p] = run.gauge("gradwatch.gradient.norm", tags.and("position", Integer.toString(p)),
+                            null, "||dL/dh_t|| at position p of " + positions
+                                    + " evenly spaced timesteps (0 = first, last = T-1)");
+                }
+            }
+            return positionNorms;
+        }
+
+        Value deadFraction() {
+            if (deadFraction == null) {
+                deadFraction = run.gauge("gradwatch.dead.relu.ratio", tags, null, "share of dead ReLU units");
+            }
+            return deadFraction;
+        }
+
+        Value saturationFraction() {
+            if (saturationFraction == null) {
+                saturationFraction = run.gauge("gradwatch.saturation.ratio", tags, null,
+                        "share of saturated activations");
+            }
+            return saturationFraction;
+        }
     }
 
     /** A mutable gauge value. */

@@ -70,6 +70,26 @@ class FleetStateTest {
     }
 
     @Test
+    void aRunsMetersAreRegisteredOnItsFirstRecordsAndLaterRecordsOnlySetValues() {
+        FleetState state = state(10);
+        AtomicLong added = new AtomicLong();
+        registry.config().onMeterAdded(meter -> added.incrementAndGet());
+        state.apply(StepRecord.newBuilder().setRunId("run-a").setStep(0).setLoss(1).putParamGradNorms("w", 1).build());
+        state.apply(health("run-a", 0, 0, 10));
+        state.apply(health("run-a", 0, 1, 10));
+        long perRunAndLayers = added.get();
+        for (int step = 1; step <= 100; step++) {
+            state.apply(StepRecord.newBuilder().setRunId("run-a").setStep(step).setLoss(1.0 / step)
+                    .putParamGradNorms("w", step).build());
+            state.apply(health("run-a", step, 0, 10));
+            state.apply(health("run-a", step, 1, 10));
+        }
+        assertThat(added.get()).as("meters added after the first step").isEqualTo(perRunAndLayers);
+        assertThat(registry.scrape()).contains("gradwatch_training_step{run=\"run-a\"} 100.0")
+                .contains("gradwatch_parameter_gradient_norm{parameter=\"w\",run=\"run-a\"} 100.0");
+    }
+
+    @Test
     void runsBeyondTheCapAreDroppedAndCounted() {
         FleetState state = state(3);
         IntStream.range(0, 5).forEach(i -> state.apply(StepRecord.newBuilder().setRunId("run-" + i).build()));
