@@ -5,7 +5,7 @@ import io.gradwatch.protocol.state.v1.RunStepsState;
 
 /**
  * What the step-level rules remember of one run between its StepRecords: the last
- * 2 x loss-window losses, the rolling baseline of the global gradient norm, and the closed loop's
+ * 2 x loss-window losses, the best window mean of the loss and the records since it improved, the rolling baseline of the global gradient norm, and the closed loop's
  * position on its ladder. Stored as {@code gradwatch.state.v1.RunStepsState} (StateSerdes.RUN_STEPS).
  */
 public final class RunSteps {
@@ -13,6 +13,8 @@ public final class RunSteps {
     private long lossCount;
     private final Baseline gradNorms;
     private long records;
+    private double bestMeanLoss = Double.NaN;
+    private long recordsSinceBest;
     private Loop loop = Loop.IDLE;
 
     /**
@@ -75,6 +77,21 @@ public final class RunSteps {
         return sum / window;
     }
 
+    /** The lowest window mean of the loss so far, NaN before the first full window. */
+    public double bestMeanLoss() {
+        return bestMeanLoss;
+    }
+
+    /** Step records with a finite loss since a window mean last improved on the best one. */
+    public long recordsSinceBest() {
+        return recordsSinceBest;
+    }
+
+    public void bestMeanLoss(double best, long sinceImproved) {
+        bestMeanLoss = best;
+        recordsSinceBest = sinceImproved;
+    }
+
     /** The largest of the kept losses, NaN when none. */
     public double worstLoss() {
         int n = (int) Math.min(lossCount, losses.length);
@@ -90,7 +107,11 @@ public final class RunSteps {
                 .setGradNorms(gradNorms.toState())
                 .setLoop(LoopState.newBuilder().setLevel(loop.level()).setSinceAction(loop.sinceAction())
                         .setHealthyStreak(loop.healthyStreak()).setLossCeiling(loop.lossCeiling())
-                        .setLayer(loop.layer()).setResolved(loop.resolved()));
+                        .setLayer(loop.layer()).setResolved(loop.resolved()))
+                .setRecordsSinceBest(recordsSinceBest);
+        if (!Double.isNaN(bestMeanLoss)) {
+            state.setBestMeanLoss(bestMeanLoss);
+        }
         for (double loss : losses) {
             state.addLosses(loss);
         }
@@ -105,6 +126,8 @@ public final class RunSteps {
         RunSteps steps = new RunSteps(Baseline.fromState(state.getGradNorms()), losses);
         steps.lossCount = state.getLossCount();
         steps.records = state.getRecords();
+        steps.bestMeanLoss = state.hasBestMeanLoss() ? state.getBestMeanLoss() : Double.NaN;
+        steps.recordsSinceBest = state.getRecordsSinceBest();
         LoopState loop = state.getLoop();
         steps.loop = state.hasLoop() ? new Loop(loop.getLevel(), loop.getSinceAction(), loop.getHealthyStreak(),
                 loop.getLossCeiling(), loop.getLayer(), loop.getResolved()) : Loop.IDLE;

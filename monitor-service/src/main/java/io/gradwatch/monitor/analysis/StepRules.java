@@ -16,6 +16,7 @@ import java.util.Map;
 public final class StepRules {
     /** The layer of a step-level alert: the whole run. */
     public static final int RUN_LAYER = -1;
+    private static final double ROUNDING = 1e-9;
 
     private StepRules() {
     }
@@ -49,24 +50,34 @@ public final class StepRules {
     }
 
     /**
-     * LOSS_NOT_DECREASING: the mean of the last window of losses (this one included) has not
-     * fallen by at least diff_percent against the window before. Means rather than two single
-     * losses, because one mini-batch's loss is noisy.
+     * LOSS_NOT_DECREASING: for a whole window of step records, no window mean of the loss (the
+     * last window's, this one included) has fallen at least diff_percent below the best window
+     * mean so far. Means rather than single losses, because one mini-batch's loss is noisy; the
+     * best so far rather than the window before (the patience of Keras' EarlyStopping and
+     * PyTorch's ReduceLROnPlateau), because two adjacent windows of a plateau are each lower
+     * than the other about half the time, and the alert flapped on every vanishing run.
      */
     static Flag lossNotDecreasing(RunSteps history, double loss, StepThresholds st) {
         double now = history.meanLoss(0);
-        double before = history.meanLoss(1);
-        if (!Double.isFinite(loss) || Double.isNaN(now) || Double.isNaN(before)) {
+        if (!Double.isFinite(loss) || Double.isNaN(now)) {
             return null;
         }
-        double required = before * (1 - st.lossDiffPercent() / 100);
-        if (now < required) {
+        double best = history.bestMeanLoss();
+        double improvesBelow = best * (1 - st.lossDiffPercent() / 100);
+        // Sliding means of a flat series differ in their last bits: that is no improvement.
+        if (Double.isNaN(best) || now < improvesBelow - ROUNDING * Math.abs(best)) {
+            history.bestMeanLoss(Double.isNaN(best) ? now : Math.min(best, now), 0);
+            return null;
+        }
+        long since = history.recordsSinceBest() + 1;
+        history.bestMeanLoss(Math.min(best, now), since);
+        if (since < st.lossWindow()) {
             return null;
         }
         int window = st.lossWindow();
-        return new Flag(AlertType.LOSS_NOT_DECREASING, now, required, String.format(Locale.ROOT,
-                "mean loss of the last %d steps %.4g did not fall below %.4g (the %d before: %.4g, -%.1f%% required)",
-                window, now, required, window, before, st.lossDiffPercent()));
+        return new Flag(AlertType.LOSS_NOT_DECREASING, now, improvesBelow, String.format(Locale.ROOT,
+                "mean loss of the last %d steps %.4g: no window mean fell below %.4g (the best %.4g, -%.1f%% required)"
+                        + " for %d step records", window, now, improvesBelow, best, st.lossDiffPercent(), since));
     }
 
     /**

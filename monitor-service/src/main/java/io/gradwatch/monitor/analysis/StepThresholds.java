@@ -6,9 +6,10 @@ import java.time.Duration;
  * The step-level rules read from StepRecords, and the closed loop's ladder. Defaults and their
  * reasons are in docs/signals.md (SageMaker Debugger's defaults where it has the rule).
  *
- * @param lossWindow LOSS_NOT_DECREASING compares the mean loss of the last this many step records
- *                   with the mean of the this many before (SageMaker's num_steps, 10)
- * @param lossDiffPercent ... and flags when it fell by less than this percentage (diff_percent, 0)
+ * @param lossWindow LOSS_NOT_DECREASING averages the loss over this many step records and flags
+ *                   when for this many records no such mean improved on the best one so far
+ *                   (SageMaker's num_steps, 10)
+ * @param lossDiffPercent ... where improving means falling at least this percentage below it (diff_percent, 0)
  * @param stalledAfter STALLED when a known run sent nothing for this long (StalledTrainingRule: 1,800 s)
  * @param updateRatioMax UPDATE_RATIO when lr * ||grad_p|| / ||w_p|| of a parameter is above this (10)
  * @param updateRatioMin ... or below this (1e-8)
