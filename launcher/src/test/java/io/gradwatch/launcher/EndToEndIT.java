@@ -117,6 +117,13 @@ class EndToEndIT {
                 assertThat(series).as("Grafana panel returns data: " + panel).isPositive();
             }
 
+            // The dashboard's own API first, so a failure names the cause (once a transient 500 here left the page empty).
+            for (String api : List.of("/api/runs", "/api/alerts/active", "/api/runs/" + EXPLODING_RUN)) {
+                HttpResponse<String> answer = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                        + layout.alertsPort() + api)).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(answer.statusCode()).as("%s answered %s; alert-service's log ends:%n%s", api, answer.body(),
+                        LocalStack.tail(layout.logDir().resolve("alert-service.log"))).isEqualTo(200);
+            }
             String dom = chromium(dir, "--dump-dom", layout.dashboardUrl());
             assertThat(dom).contains("data-run=\"" + VANISHING_RUN + "\"").contains("data-run=\"" + EXPLODING_RUN + "\"")
                     .contains("data-type=\"NON_FINITE\"").contains("uplot");

@@ -5,7 +5,10 @@ import io.gradwatch.protocol.v1.LayerHealth;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The JSON-ready shape of result records, the same in every service's HTTP API. */
+/**
+ * The JSON-ready shape of result records, the same in every service's HTTP API. JSON has no NaN or
+ * Infinity (Jackson would write them as strings): a value that is not finite is null.
+ */
 public final class RecordViews {
     private RecordViews() {
     }
@@ -18,13 +21,13 @@ public final class RecordViews {
         layer.put("complete", health.getComplete());
         layer.put("cell", health.getCell().name());
         layer.put("activation", health.getActivation().name());
-        layer.put("decayRatio", health.getDecayRatio());
+        layer.put("decayRatio", finite(health.getDecayRatio()));
         layer.put("horizon", health.getHorizon());
         layer.put("deadFraction", health.hasDeadFraction() ? health.getDeadFraction() : null);
         layer.put("saturationFraction", health.hasSaturationFraction() ? health.getSaturationFraction() : null);
         layer.put("nonFiniteCount", health.getNonFiniteCount());
         layer.put("flags", health.getFlagsList().stream().map(Enum::name).toList());
-        layer.put("timestepNorms", health.getTimestepNormsList());
+        layer.put("timestepNorms", health.getTimestepNormsList().stream().map(RecordViews::finite).toList());
         return layer;
     }
 
@@ -36,11 +39,16 @@ public final class RecordViews {
         alert.put("type", event.getType().name());
         alert.put("state", event.getState().name());
         alert.put("severity", event.getSeverity().name());
-        alert.put("value", event.getValue());
-        alert.put("threshold", event.getThreshold());
+        alert.put("value", finite(event.getValue()));
+        alert.put("threshold", finite(event.getThreshold()));
         alert.put("message", event.getMessage());
         alert.put("remedy", event.getRemedy());
         alert.put("eventTimeMs", event.getEventTimeMs());
         return alert;
+    }
+
+    /** A finite value, or null: what JSON can carry of a double. */
+    public static Double finite(double value) {
+        return Double.isFinite(value) ? value : null;
     }
 }

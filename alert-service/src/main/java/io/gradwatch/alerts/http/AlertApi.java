@@ -137,6 +137,6 @@ public final class AlertApi {
     }
 
     private static Double finite(double value) {
-        return Double.isFinite(value) ? value : null;
+        return RecordViews.finite(value);
     }
 }

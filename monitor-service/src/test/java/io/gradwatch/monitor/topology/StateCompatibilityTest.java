@@ -84,6 +84,9 @@ class StateCompatibilityTest {
         assertThat(steps.gradNorms().mean()).isEqualTo(6.5);
         assertThat(steps.gradNorms().lastStep()).isEqualTo(6);
         assertThat(steps.loop()).isEqualTo(new RunSteps.Loop(2, 3, 1, 0.9, 1, false));
+        assertThat(steps.bestMeanLoss()).as("no best window mean before the fields existed: it starts afresh").isNaN();
+        assertThat(steps.recordsSinceBest()).isZero();
+        steps.bestMeanLoss(0.25, 4);
         RunSteps again = StateSerdes.RUN_STEPS.decode(StateSerdes.RUN_STEPS.encode(steps));
         assertThat(again.toState()).isEqualTo(steps.toState());
     }
