@@ -130,7 +130,9 @@ final class MonitorClient {
             double decay = Double.NaN;
             int horizon = -1;
             for (JsonNode layer : health.path("layers")) {
-                double layerDecay = layer.path("decayRatio").asDouble(Double.NaN);
+                // null: not finite (the API's JSON has no NaN); such a layer does not set the run's decay
+                JsonNode layerDecayNode = layer.path("decayRatio");
+                double layerDecay = layerDecayNode.isNumber() ? layerDecayNode.asDouble() : Double.NaN;
                 decay = Double.isNaN(decay) || layerDecay < decay ? layerDecay : decay;
                 int layerHorizon = layer.path("horizon").asInt(-1);
                 horizon = horizon < 0 || layerHorizon < horizon ? layerHorizon : horizon;
