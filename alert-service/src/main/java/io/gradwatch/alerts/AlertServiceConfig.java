@@ -2,6 +2,7 @@ package io.gradwatch.alerts;
 
 import io.gradwatch.common.config.Settings;
 import io.gradwatch.common.http.HttpSettings;
+import io.gradwatch.common.kafka.KafkaDefaults;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -24,7 +25,7 @@ public record AlertServiceConfig(Duration runTtl, int maxRuns, int historySize, 
         defaults.put("alerts.max-runs", "1000");
         defaults.put("alerts.history-size", "500");
         defaults.put("alerts.positions", "8");
-        defaults.put("kafka.bootstrap.servers", "127.0.0.1:9092");
+        defaults.put("kafka.bootstrap.servers", KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS);
         defaults.putAll(HttpSettings.defaults(8082));
         return defaults;
     }

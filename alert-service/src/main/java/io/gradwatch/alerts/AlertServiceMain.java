@@ -7,13 +7,13 @@ import io.gradwatch.alerts.metrics.FleetMetrics;
 import io.gradwatch.alerts.state.FleetState;
 import io.gradwatch.common.config.ServiceStartup;
 import io.gradwatch.common.http.HttpService;
-import io.gradwatch.common.http.Response;
 import io.gradwatch.common.metrics.ServiceMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.Optional;
 
 /**
  * alert-service: the fleet state from Kafka, exposed as Prometheus metrics and a JSON API.
@@ -51,11 +51,8 @@ public final class AlertServiceMain {
         new JvmThreadMetrics().bindTo(registry);
         FleetConsumer consumer = new FleetConsumer(config.kafka(), state, registry);
         HttpService http = new HttpService(config.http())
-                .publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
-                .publicGet("/readyz", request -> consumer.caughtUp() ? Response.text(200, "text/plain", "ready\n")
-                        : Response.text(503, "text/plain", "catching up with Kafka\n"))
-                .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
-                        registry.scrape()));
+                .probes(() -> consumer.caughtUp() ? Optional.empty() : Optional.of("catching up with Kafka"),
+                        registry::scrape);
         Dashboard.routes(new AlertApi(state).routes(http)).start("alert-service-http");
         consumer.start();
         LOG.info("alert-service started: Kafka {}, HTTP {}", config.kafka().getProperty("bootstrap.servers"),

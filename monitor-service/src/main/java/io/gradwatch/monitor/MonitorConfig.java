@@ -2,6 +2,7 @@ package io.gradwatch.monitor;
 
 import io.gradwatch.common.config.Settings;
 import io.gradwatch.common.http.HttpSettings;
+import io.gradwatch.common.kafka.KafkaDefaults;
 import io.gradwatch.monitor.analysis.StepThresholds;
 import io.gradwatch.monitor.analysis.Thresholds;
 import java.time.Duration;
@@ -50,7 +51,7 @@ public record MonitorConfig(String applicationId, Thresholds thresholds, StepThr
         defaults.put("monitor.closed-loop", "false");
         defaults.put("monitor.closed-loop.clip-norm", "1.0");
         defaults.put("monitor.punctuate-every", "1s");
-        defaults.put("kafka.bootstrap.servers", "127.0.0.1:9092");
+        defaults.put("kafka.bootstrap.servers", KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS);
         defaults.put("kafka.processing.guarantee", "exactly_once_v2");
         // Two threads: while one waits for its transaction to commit (every 100 ms), the other processes.
         defaults.put("kafka.num.stream.threads", "2");

@@ -19,6 +19,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.streams.KafkaStreams;
@@ -75,14 +76,7 @@ public final class MonitorMain {
         HttpService http = new HttpService(config.http());
         Readiness[] readiness = new Readiness[1];
         HealthQueries[] queries = new HealthQueries[1];
-        http.publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
-                .publicGet("/readyz", request -> {
-                    String why = readiness[0] == null ? "starting" : readiness[0].notReady().orElse(null);
-                    return why == null ? Response.text(200, "text/plain", "ready\n")
-                            : Response.text(503, "text/plain", "not ready: " + why + "\n");
-                })
-                .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
-                        registry.scrape()))
+        http.probes(() -> readiness[0] == null ? Optional.of("starting") : readiness[0].notReady(), registry::scrape)
                 .get("/runs", request -> Response.json("local".equals(request.allowQuery("scope")
                         .choiceQueryParam("scope", "all", "all", "local")) ? queries[0].localRuns() : queries[0].allRuns()))
                 .get("/runs/{runId}/health", request -> Response.json(queries[0].runHealth(request.allowQuery()

@@ -1,6 +1,7 @@
 package io.gradwatch.launcher.replay;
 
 import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.kafka.KafkaDefaults;
 import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.Topics;
@@ -50,7 +51,7 @@ public final class ReplayCommand implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "FILE", description = "NDJSON file to publish ('-' for standard input)")
     String file;
 
-    @Option(names = "--bootstrap-servers", defaultValue = "127.0.0.1:9092", paramLabel = "HOST:PORT",
+    @Option(names = "--bootstrap-servers", defaultValue = KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS, paramLabel = "HOST:PORT",
             description = "Kafka to talk to (default: ${DEFAULT-VALUE})")
     String bootstrapServers;
 
@@ -88,7 +89,7 @@ public final class ReplayCommand implements Callable<Integer> {
     /** Everything that can be told wrong before talking to Kafka: a usage error (exit 2) saying what to do. */
     private void checkFlags() {
         if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw usage("--bootstrap-servers must not be empty (e.g. 127.0.0.1:9092)");
+            throw usage("--bootstrap-servers must not be empty (e.g. " + KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS + ")");
         }
         if (topic == null || topic.isBlank()) {
             throw usage("--topic must not be empty");

@@ -2,6 +2,7 @@ package io.gradwatch.launcher.topics;
 
 import io.gradwatch.common.config.Settings;
 import io.gradwatch.common.kafka.KafkaAccessFailure;
+import io.gradwatch.common.kafka.KafkaDefaults;
 import io.gradwatch.launcher.topics.TopicProvisioner.KafkaCallException;
 import io.gradwatch.launcher.topics.TopicProvisioner.Mode;
 import io.gradwatch.launcher.topics.TopicProvisioner.Outcome;
@@ -34,7 +35,7 @@ public final class TopicsCommand implements Callable<Integer> {
     static final int EXIT_DRIFT = 1;
     static final int EXIT_KAFKA = 3;
 
-    @Option(names = "--bootstrap-servers", defaultValue = "127.0.0.1:9092", paramLabel = "HOST:PORT",
+    @Option(names = "--bootstrap-servers", defaultValue = KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS, paramLabel = "HOST:PORT",
             description = "Kafka to provision (default: ${DEFAULT-VALUE})")
     String bootstrapServers;
 

@@ -116,11 +116,13 @@ public final class MonitorTopology {
                 .withCachingEnabled());
     }
 
-    /** Kafka Streams settings: exactly-once by default, dead letters routed, user's kafka.* on top. */
+    /**
+     * Kafka Streams settings: dead letters routed, latency-minded commits, then the user's kafka.*
+     * on top (exactly-once is one of those: MonitorConfig's default {@code kafka.processing.guarantee}).
+     */
     public static Properties streamsProperties(MonitorConfig config, MonitorEvents events) {
         Properties properties = new Properties();
         properties.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
-        properties.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         properties.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnDeserialization.class);
         properties.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProcessing.class);
         properties.put(StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.OnProduction.class);

@@ -13,7 +13,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -37,6 +39,7 @@ public final class HttpService implements AutoCloseable {
     private static final Response BUSY = Response.error(503, "server busy; retry shortly")
             .withHeader("Retry-After", "1").withHeader("Connection", "close");
 
+    private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
     private final HttpSettings settings;
     private final List<Route> routes = new ArrayList<>();
     private HttpServer server;
@@ -60,6 +63,19 @@ public final class HttpService implements AutoCloseable {
     public HttpService publicGet(String pattern, Handler handler) {
         routes.add(new Route("GET", pattern, handler, true));
         return this;
+    }
+
+    /**
+     * The routes every gradwatch process serves: {@code /healthz} (200 while the process runs),
+     * {@code /readyz} (503 with the reason while {@code notReady} names one) and {@code /metrics}
+     * (the Prometheus text format of {@code scrape}).
+     */
+    public HttpService probes(Supplier<Optional<String>> notReady, Supplier<String> scrape) {
+        return publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
+                .publicGet("/readyz", request -> notReady.get()
+                        .map(why -> Response.text(503, "text/plain", "not ready: " + why + "\n"))
+                        .orElseGet(() -> Response.text(200, "text/plain", "ready\n")))
+                .get("/metrics", request -> Response.text(200, PROMETHEUS_TEXT, scrape.get()));
     }
 
     public HttpService start(String threadName) {

@@ -4,7 +4,7 @@ import io.gradwatch.common.config.Settings;
 import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.HttpSettings;
-import io.gradwatch.common.http.Response;
+import io.gradwatch.common.kafka.KafkaDefaults;
 import io.gradwatch.common.metrics.ServiceMetrics;
 import io.gradwatch.trainer.metrics.TrainerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -33,6 +33,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -167,7 +168,7 @@ public final class TrainCommand implements Callable<Integer> {
     int publishBuffer;
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
-            description = "Kafka (default: $GRADWATCH_KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092)")
+            description = "Kafka (default: $GRADWATCH_KAFKA_BOOTSTRAP_SERVERS, else " + KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS + ")")
     String bootstrapServers;
 
     @Option(names = "--config", paramLabel = "FILE", description = "properties file with kafka.* client settings (TLS, SASL)")
@@ -228,7 +229,7 @@ public final class TrainCommand implements Callable<Integer> {
         out.println(spec.runId() + ": " + describe(spec, sequenceTask, network));
 
         Properties kafka = settings.kafkaProperties();
-        kafka.putIfAbsent("bootstrap.servers", "127.0.0.1:9092");
+        kafka.putIfAbsent("bootstrap.servers", KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS);
         GradientPublisher publisher;
         ControlListener control = null;
         Supplier<List<io.gradwatch.protocol.v1.ControlCommand>> commands = List::of;
@@ -263,9 +264,7 @@ public final class TrainCommand implements Callable<Integer> {
                     kafkaPublisher.bindMetrics(registry);
                 }
                 metricsHttp = new HttpService(new HttpSettings(metricsHost, metricsPort, new HttpAuth.None()))
-                        .publicGet("/healthz", request -> Response.text(200, "text/plain", "ok\n"))
-                        .get("/metrics", request -> Response.text(200, "text/plain; version=0.0.4; charset=utf-8",
-                                registry.scrape()))
+                        .probes(Optional::empty, registry::scrape)
                         .start("trainer-metrics");
                 out.println(spec.runId() + ": metrics on " + metricsHttp.baseUri() + "/metrics");
             }
