@@ -30,7 +30,8 @@ final class DemoCommand implements Callable<Integer> {
     int durationSeconds;
 
     @Option(names = "--seq-len", defaultValue = "50", paramLabel = "T",
-            description = "sequence length of the long-dependency task (default: ${DEFAULT-VALUE})")
+            description = "sequence length of the long-dependency task (default: ${DEFAULT-VALUE}; "
+                    + "the rescued run keeps its own, 20)")
     int seqLen;
 
     @Override

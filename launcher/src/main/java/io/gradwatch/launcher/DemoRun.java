@@ -84,7 +84,8 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
 
     /**
      * A closed-loop run is rescued when EXPLODING fired, the loop acted (and did not have to stop
-     * the run), EXPLODING is no longer firing, NON_FINITE never fired and the latest loss is finite.
+     * the run), EXPLODING is no longer firing, NON_FINITE never fired and the latest loss is finite;
+     * other alerts firing at the end are named in the reason.
      *
      * @param firingNow alert types firing at the end
      * @param actions the loop's actions in order, e.g. {@code SET_CLIP_NORM@35}
@@ -109,8 +110,12 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
         if (!Double.isFinite(loss)) {
             return new Verdict(false, "the latest loss is " + loss + after(actions));
         }
-        return new Verdict(true, String.format(Locale.ROOT, "rescued: EXPLODING, then %s; EXPLODING resolved, loss %.4g",
-                describe(actions), loss));
+        // Other alerts do not undo the rescue, but the line says so: a solved run's loss can reach exactly
+        // 0, and with it the gradient, which VANISHING and UPDATE_RATIO then report.
+        String others = firingNow.isEmpty() ? "" : "; also firing now: "
+                + String.join(", ", firingNow.stream().map(AlertType::name).toList());
+        return new Verdict(true, String.format(Locale.ROOT, "rescued: EXPLODING, then %s; EXPLODING resolved, loss %.4g%s",
+                describe(actions), loss, others));
     }
 
     private static String after(List<RunBoard.Action> actions) {

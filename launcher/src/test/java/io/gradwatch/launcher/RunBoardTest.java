@@ -96,6 +96,9 @@ class RunBoardTest {
         assertThat(rescued.judgeRescue(exploded, Set.of(), ladder, 4.4e-5).reason()).isEqualTo(
                 "rescued: EXPLODING, then set_clip_norm@30, scale_learning_rate@75; EXPLODING resolved, loss 4.400e-05");
         assertThat(rescued.judgeRescue(exploded, Set.of(), ladder, 4.4e-5).asExpected()).isTrue();
+        assertThat(rescued.judgeRescue(exploded, new java.util.LinkedHashSet<>(List.of(AlertType.UPDATE_RATIO,
+                AlertType.VANISHING)), ladder, 0).reason()).isEqualTo("rescued: EXPLODING, then set_clip_norm@30, "
+                + "scale_learning_rate@75; EXPLODING resolved, loss 0.000; also firing now: UPDATE_RATIO, VANISHING");
         assertThat(rescued.judgeRescue(exploded, Set.of(AlertType.EXPLODING), ladder, 12).reason())
                 .isEqualTo("EXPLODING still firing (after set_clip_norm@30, scale_learning_rate@75)");
         assertThat(rescued.judgeRescue(Set.of(), Set.of(), List.of(), 0.69).reason())
