@@ -1,7 +1,9 @@
 package io.gradwatch.launcher;
 
 import io.gradwatch.protocol.v1.AlertType;
+import io.gradwatch.protocol.v1.ControlCommand;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -14,10 +16,21 @@ import java.util.Set;
  * @param mustNotFire alerts that would contradict the prediction
  * @param story one sentence on why
  * @param outreachesVanilla the run's gradient horizon must be longer than the vanilla RNN's
+ * @param seqLen the run's own sequence length, 0 for the demo's {@code --seq-len}
+ * @param closedLoop the run opts in to the closed loop (label {@code gradwatch.closed-loop=true}) and is
+ *                   judged on its rescue ({@link #judgeRescue})
  */
 record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<AlertType> mustNotFire, String story,
-               boolean outreachesVanilla) {
+               boolean outreachesVanilla, int seqLen, boolean closedLoop) {
     static final String VANILLA = "demo-vanilla-rnn";
+    static final String RESCUED = "demo-rescued-rnn";
+    /** The rescued run's sequence length: see its story and docs/signals.md. */
+    static final int RESCUED_SEQ_LEN = 20;
+
+    DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<AlertType> mustNotFire, String story,
+            boolean outreachesVanilla) {
+        this(runId, preset, expectAnyOf, mustNotFire, story, outreachesVanilla, 0, false);
+    }
 
     static final List<DemoRun> ALL = List.of(
             new DemoRun(VANILLA, "vanishing-rnn", Set.of(AlertType.VANISHING), Set.of(),
@@ -31,7 +44,10 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
             new DemoRun("demo-exploding-rnn", "exploding-init", Set.of(AlertType.EXPLODING, AlertType.NON_FINITE),
                     Set.of(), "RNN with recurrent weights scaled up: each timestep multiplies the gradient by > 1", false),
             new DemoRun("demo-dead-relu", "dead-relu", Set.of(AlertType.DEAD_RELU), Set.of(),
-                    "ReLU RNN, learning rate too large: units pushed negative output 0 and pass no gradient", false));
+                    "ReLU RNN, learning rate too large: units pushed negative output 0 and pass no gradient", false),
+            new DemoRun(RESCUED, "warmup-overshoot", Set.of(AlertType.EXPLODING), Set.of(AlertType.NON_FINITE),
+                    "Adam warm-up to lr 0.1 with the closed loop on: clipping, then a lower learning rate, save it",
+                    false, RESCUED_SEQ_LEN, true));
 
     /**
      * Whether what fired, and the horizon reached, match the prediction, with the reason in words.
@@ -64,6 +80,51 @@ record DemoRun(String runId, String preset, Set<AlertType> expectAnyOf, Set<Aler
                         + vanillaHorizon : "")
                 : fired.stream().filter(expectAnyOf::contains).findFirst().orElseThrow() + " as expected"
                         + (paged ? ", before NON_FINITE" : ""));
+    }
+
+    /**
+     * A closed-loop run is rescued when EXPLODING fired, the loop acted (and did not have to stop
+     * the run), EXPLODING is no longer firing, NON_FINITE never fired and the latest loss is finite;
+     * other alerts firing at the end are named in the reason.
+     *
+     * @param firingNow alert types firing at the end
+     * @param actions the loop's actions in order, e.g. {@code SET_CLIP_NORM@35}
+     * @param loss the run's latest loss (NaN if none)
+     */
+    Verdict judgeRescue(Set<AlertType> fired, Set<AlertType> firingNow, List<RunBoard.Action> actions, double loss) {
+        if (fired.contains(AlertType.NON_FINITE)) {
+            return new Verdict(false, "NON_FINITE fired: the closed loop did not save the run" + after(actions));
+        }
+        if (!fired.contains(AlertType.EXPLODING)) {
+            return new Verdict(false, "EXPLODING never fired, nothing to rescue yet");
+        }
+        if (actions.isEmpty()) {
+            return new Verdict(false, "EXPLODING fired but the closed loop took no action");
+        }
+        if (actions.stream().anyMatch(a -> a.command() == ControlCommand.CommandCase.STOP)) {
+            return new Verdict(false, "the closed loop had to stop the run" + after(actions));
+        }
+        if (firingNow.contains(AlertType.EXPLODING)) {
+            return new Verdict(false, "EXPLODING still firing" + after(actions));
+        }
+        if (!Double.isFinite(loss)) {
+            return new Verdict(false, "the latest loss is " + loss + after(actions));
+        }
+        // Other alerts do not undo the rescue, but the line says so: a solved run's loss can reach exactly
+        // 0, and with it the gradient, which VANISHING and UPDATE_RATIO then report.
+        String others = firingNow.isEmpty() ? "" : "; also firing now: "
+                + String.join(", ", firingNow.stream().map(AlertType::name).toList());
+        return new Verdict(true, String.format(Locale.ROOT, "rescued: EXPLODING, then %s; EXPLODING resolved, loss %.4g%s",
+                describe(actions), loss, others));
+    }
+
+    private static String after(List<RunBoard.Action> actions) {
+        return actions.isEmpty() ? "" : " (after " + describe(actions) + ")";
+    }
+
+    private static String describe(List<RunBoard.Action> actions) {
+        return String.join(", ", actions.stream().map(a -> a.command().name().toLowerCase(Locale.ROOT) + "@"
+                + a.step()).toList());
     }
 
     record Verdict(boolean asExpected, String reason) {

@@ -3,6 +3,7 @@ package io.gradwatch.launcher;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
+import io.gradwatch.protocol.v1.ControlCommand;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
 import java.util.ArrayList;
@@ -53,7 +54,36 @@ public final class RunBoard {
             row.everFired.add(alert.getType());
         } else if (alert.getState() == AlertState.RESOLVED) {
             row.active.remove(key);
+        } else if (alert.getState() == AlertState.ACTION_TAKEN && alert.hasAction()) {
+            row.actions.add(new Action(alert.getAction().getCommandCase(), alert.getStep()));
         }
+    }
+
+    /** One closed-loop action the monitor reported (an ACTION_TAKEN alert event). */
+    public record Action(ControlCommand.CommandCase command, long step) {
+    }
+
+    /** The closed loop's actions on {@code runId}, in the order they were reported. */
+    public List<Action> actions(String runId) {
+        RunRow row = rows.get(runId);
+        return row == null ? List.of() : List.copyOf(row.actions);
+    }
+
+    /** Alert types firing now (on any layer) for {@code runId}. */
+    public Set<AlertType> firingNow(String runId) {
+        RunRow row = rows.get(runId);
+        if (row == null) {
+            return Set.of();
+        }
+        Set<AlertType> types = new java.util.LinkedHashSet<>();
+        row.active.forEach(key -> types.add(AlertType.valueOf(key.substring(0, key.indexOf('@')))));
+        return types;
+    }
+
+    /** The loss of the run's latest step record, NaN before any. */
+    public double loss(String runId) {
+        RunRow row = rows.get(runId);
+        return row == null ? Double.NaN : row.loss;
     }
 
     /** Alert types that have fired at least once for {@code runId}, in the order they first fired. */
@@ -119,6 +149,7 @@ public final class RunBoard {
         final java.util.ArrayDeque<Integer> recentHorizons = new java.util.ArrayDeque<>();
         final Set<String> active = new TreeSet<>();
         final Set<AlertType> everFired = new java.util.LinkedHashSet<>();
+        final List<Action> actions = new ArrayList<>();
 
         double minDecay() {
             return decayByLayer.values().stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);

@@ -7,13 +7,16 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
  * The demo in a short mode, as a newcomer runs it: a real broker, monitor-service and
- * alert-service as child processes, five trainers, and the verdict the seeds predict for each.
+ * alert-service as child processes, six trainers, and the verdict the seeds predict for each: the
+ * unlooped exploding run pages EXPLODING before its NON_FINITE, and the closed-loop run is rescued.
  * Needs the module jars (mvn verify builds them before this module's integration tests).
  */
 class DemoIT {
@@ -56,7 +59,7 @@ class DemoIT {
         assertThat(output).containsOnlyOnce("gradwatch: Kafka ready on ");
         try (var logs = java.nio.file.Files.list(data.resolve("logs"))) {
             List<Path> trainerLogs = logs.filter(f -> f.getFileName().toString().startsWith("trainer-")).toList();
-            assertThat(trainerLogs).hasSize(5);
+            assertThat(trainerLogs).hasSize(DemoRun.ALL.size());
             for (Path log : trainerLogs) {
                 assertThat(java.nio.file.Files.readString(log)).as(log.toString())
                         .doesNotContain("WARNING: Using incubator modules").contains("step");
@@ -66,9 +69,18 @@ class DemoIT {
         assertThat(output).contains("OK   demo-vanilla-rnn     VANISHING as expected")
                 .containsPattern("OK   demo-lstm            healthy, as expected, horizon \\d+ vs the vanilla RNN's \\d+")
                 .containsPattern("OK   demo-gru             healthy, as expected, horizon \\d+ vs the vanilla RNN's \\d+")
-                .containsPattern("OK   demo-exploding-rnn   EXPLODING as expected(, before NON_FINITE)?\\b")
+                .contains("OK   demo-exploding-rnn   EXPLODING as expected, before NON_FINITE")
                 .contains("OK   demo-dead-relu       DEAD_RELU as expected")
+                .containsPattern("OK   demo-rescued-rnn     rescued: EXPLODING, then set_clip_norm@\\d+(, scale_learning_rate@\\d+)?;"
+                        + " EXPLODING resolved, loss \\S+")
                 .contains("every run behaved as the seeds predict");
+        // The rescued run's row in the final summary: a finite loss, and EXPLODING among the alerts it fired.
+        String summary = output.substring(output.lastIndexOf("gradwatch: final summary"));
+        Matcher row = Pattern.compile("(?m)^demo-rescued-rnn\\s+\\d+\\s+(\\d+\\.\\d{4})\\s.*$")
+                .matcher(summary);
+        assertThat(row.find()).as(summary).isTrue();
+        assertThat(Double.parseDouble(row.group(1))).as(row.group()).isFinite();
+        assertThat(row.group()).as("fired so far").containsPattern("/ \\S*EXPLODING").doesNotContain("NON_FINITE");
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(15).toNanos();
         while (demoProcessesAlive(before) > 0 && System.nanoTime() < deadline) {
             Thread.onSpinWait();

@@ -1,0 +1,220 @@
+package io.gradwatch.monitor.topology;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.offset;
+
+import io.gradwatch.common.config.Settings;
+import io.gradwatch.monitor.MonitorConfig;
+import io.gradwatch.protocol.GradwatchSerdes;
+import io.gradwatch.protocol.Topics;
+import io.gradwatch.protocol.v1.AlertEvent;
+import io.gradwatch.protocol.v1.AlertState;
+import io.gradwatch.protocol.v1.AlertType;
+import io.gradwatch.protocol.v1.ControlCommand;
+import io.gradwatch.protocol.v1.DType;
+import io.gradwatch.protocol.v1.StepRecord;
+import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.trainer.TrainingRun;
+import io.gradwatch.trainer.TrainingSetup;
+import io.gradwatch.trainer.TrainingSpec;
+import io.gradwatch.trainer.cli.TrainCommand;
+import io.gradwatch.trainer.publish.GradientPublisher;
+import io.gradwatch.trainer.publish.PublishStats;
+import io.gradwatch.trainer.publish.StepSnapshot;
+import io.gradwatch.trainer.publish.TensorRecordFactory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Stream;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * trainer-service's real output of its presets (its TrainingRun in-process, its TensorRecordFactory,
+ * no Kafka) fed through the monitor's topology: what the monitor says about a run that explodes
+ * gradually, and what the closed loop does to it. The monitor module has trainer-service as a test
+ * dependency for this; nothing in main code depends on the trainer.
+ */
+class TrainerPresetTopologyTest {
+    @TempDir
+    Path stateDir;
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, TensorRecord> gradients;
+    private TestInputTopic<String, StepRecord> steps;
+    private TestOutputTopic<String, AlertEvent> alerts;
+    private TestOutputTopic<String, ControlCommand> control;
+    private final TensorRecordFactory factory = new TensorRecordFactory(DType.F32);
+
+    private void start() {
+        Map<String, String> overrides = new HashMap<>(Map.of("monitor.grace", "10s"));
+        MonitorConfig config = MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), overrides));
+        Properties properties = MonitorTopology.streamsProperties(config, MonitorEvents.NONE);
+        // Its own state directory: test JVMs of other checkouts may run at the same time.
+        properties.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(MonitorTopology.build(config, MonitorEvents.NONE), properties,
+                Instant.parse("2026-11-23T00:00:00Z"));
+        gradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(),
+                GradwatchSerdes.tensorRecord().serializer());
+        steps = driver.createInputTopic(Topics.STEPS, new StringSerializer(), GradwatchSerdes.stepRecord().serializer());
+        alerts = driver.createOutputTopic(Topics.ALERTS, new StringDeserializer(),
+                GradwatchSerdes.alertEvent().deserializer());
+        control = driver.createOutputTopic(Topics.CONTROL, new StringDeserializer(),
+                GradwatchSerdes.controlCommand().deserializer());
+    }
+
+    @AfterEach
+    void close() {
+        if (driver != null) {
+            driver.close();
+            driver = null;
+        }
+    }
+
+    @Test
+    void aWarmUpOvershootPagesExplodingAtLeastTenStepsBeforeAnyNonFinite() {
+        start();
+        Trace trace = train(1, "--preset", "warmup-overshoot", "--run-id", "overshoot", "--steps", "200",
+                "--publish-every", "1", "--task", "long-dependency", "--seq-len", "50");
+        long exploding = trace.firstFiring(AlertType.EXPLODING);
+        long nonFinite = trace.firstFiring(AlertType.NON_FINITE);
+        System.out.printf("warmup-overshoot (seed 1, every step published): EXPLODING fired at step %d, "
+                + "NON_FINITE at %s, first non-finite loss or norm at %s%n", exploding,
+                nonFinite < 0 ? "never (200 steps)" : "step " + nonFinite,
+                trace.firstNonFiniteStep() < 0 ? "never" : "step " + trace.firstNonFiniteStep());
+        assertThat(exploding).as("EXPLODING fired (alerts: %s)", trace.alerts).isNotNegative();
+        if (nonFinite >= 0) {
+            assertThat(nonFinite - exploding).as("steps from EXPLODING to NON_FINITE (alerts: %s)", trace.alerts)
+                    .isGreaterThanOrEqualTo(10);
+        }
+        if (trace.firstNonFiniteStep() >= 0) {
+            assertThat(trace.firstNonFiniteStep() - exploding).as("steps from EXPLODING to the first NaN/Inf")
+                    .isGreaterThanOrEqualTo(10);
+        }
+    }
+
+    /**
+     * The demo's rescued run: warmup-overshoot at T = 20 (at T = 50 the weights are lost within two
+     * steps of the first alert, before any action can land), publishing every 5th step like the demo,
+     * the commands reaching the trainer 2 to 5 steps after the step that caused them (the demo's
+     * trainers run at 20 steps/s and see a command ~140 ms after its step). Clipping does not help an
+     * Adam run, so the loop escalates to the learning rate, and the run recovers. Measured outside
+     * this range (seed 1): lags of 1 and 7 to 10 steps rescue it too, 6 and 12 end in the loop's stop;
+     * seed 3 ends in the stop, seed 2 never explodes (docs/signals.md).
+     */
+    @Test
+    void theClosedLoopRescuesAWarmUpOvershootByClippingThenLoweringTheLearningRate() {
+        for (int lag = 2; lag <= 5; lag++) {
+            start();
+            Trace trace = train(lag, "--preset", "warmup-overshoot", "--run-id", "rescued", "--steps", "300",
+                    "--publish-every", "5", "--task", "long-dependency", "--seq-len", "20",
+                    "--label", "gradwatch.closed-loop=true");
+            StepRecord last = trace.records.get(trace.records.size() - 1);
+            List<String> timeline = trace.alerts.stream().filter(a -> a.getType() == AlertType.EXPLODING
+                    || a.getType() == AlertType.NON_FINITE).map(a -> a.getType() + ":" + a.getState()
+                    + (a.hasAction() ? "(" + a.getAction().getCommandCase() + ")" : "") + "@" + a.getStep()).toList();
+            System.out.printf("rescue with a %d-step lag: %s; loss at step %d: %.3g%n", lag, timeline, last.getStep(),
+                    last.getLoss());
+            assertThat(String.join(" ", timeline)).as("lag %d", lag).matches("EXPLODING:FIRING@30 "
+                    + "EXPLODING:ACTION_TAKEN\\(SET_CLIP_NORM\\)@30 EXPLODING:ACTION_TAKEN\\(SCALE_LEARNING_RATE\\)@\\d+ "
+                    + "EXPLODING:RESOLVED@\\d+");
+            assertThat(trace.commandsSent).extracting(c -> c.getCommandCase().name())
+                    .containsExactly("SET_CLIP_NORM", "SCALE_LEARNING_RATE");
+            assertThat(last.getLoss()).as("lag %d", lag).isFinite().isLessThan(0.7);
+            assertThat(last.getLearningRate()).as("the schedule scaled by 0.1").isCloseTo(0.01,
+                    offset(1e-12));
+            close();
+        }
+    }
+
+    /** One training run's published records and the alerts the topology emitted for them. */
+    private Trace train(int lag, String... args) {
+        TrainingSpec spec = TrainCommand.specFor(Stream.concat(Stream.of(args), Stream.of("--no-kafka"))
+                .toArray(String[]::new));
+        Trace trace = new Trace(lag);
+        try {
+            TrainingSetup setup = TrainingSetup.of(spec, 1);
+            new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), trace, trace::commands,
+                    line -> { }, 0, setup.rng()).run();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return trace;
+    }
+
+    /**
+     * Publishes each snapshot into the topology as the Kafka publisher would (the tensors, then the
+     * step record), and hands the monitor's control commands back to the trainer {@code lag} training
+     * steps after the step whose records made the monitor send them (the demo's trainers take about
+     * 3 steps at 20 steps/s to see a command).
+     */
+    private class Trace implements GradientPublisher {
+        final List<AlertEvent> alerts = new ArrayList<>();
+        final List<StepRecord> records = new ArrayList<>();
+        final List<ControlCommand> commandsSent = new ArrayList<>();
+        private final ArrayDeque<Map.Entry<Long, ControlCommand>> due = new ArrayDeque<>();
+        private final int lag;
+        private long nextStep;
+
+        Trace(int lag) {
+            this.lag = lag;
+        }
+
+        @Override
+        public boolean offer(StepSnapshot snapshot) {
+            for (TensorRecord record : factory.records(snapshot)) {
+                gradients.pipeInput(snapshot.runId(), record);
+            }
+            steps.pipeInput(snapshot.runId(), snapshot.stepRecord());
+            records.add(snapshot.stepRecord());
+            alerts.addAll(TrainerPresetTopologyTest.this.alerts.readValuesToList());
+            for (ControlCommand command : control.readValuesToList()) {
+                due.addLast(Map.entry(snapshot.step() + lag, command));
+                commandsSent.add(command);
+            }
+            return true;
+        }
+
+        /** Called by the training loop before each step: the commands due by then. */
+        List<ControlCommand> commands() {
+            List<ControlCommand> now = new ArrayList<>();
+            while (!due.isEmpty() && due.peekFirst().getKey() <= nextStep) {
+                now.add(due.removeFirst().getValue());
+            }
+            nextStep++;
+            return now;
+        }
+
+        long firstFiring(AlertType type) {
+            return alerts.stream().filter(a -> a.getType() == type && a.getState() == AlertState.FIRING)
+                    .mapToLong(AlertEvent::getStep).min().orElse(-1);
+        }
+
+        long firstNonFiniteStep() {
+            return records.stream().filter(r -> !(Double.isFinite(r.getLoss()) && Double.isFinite(r.getGradNorm())))
+                    .mapToLong(StepRecord::getStep).min().orElse(-1);
+        }
+
+        @Override
+        public PublishStats stats() {
+            return new PublishStats(0, 0, 0, 0);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
