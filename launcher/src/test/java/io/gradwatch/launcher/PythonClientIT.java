@@ -147,6 +147,7 @@ class PythonClientIT {
                 assertThat(exploding).as("EXPLODING fired; alerts: %s", alerts).isNotNull();
                 assertThat(exploding.getLayer()).as("the step-level rule (StepRecords only)").isEqualTo(-1);
                 AlertEvent clip = find(alerts, run, AlertType.EXPLODING, AlertState.ACTION_TAKEN);
+                assertThat(clip).as("the closed loop acted; alerts: %s", alerts).isNotNull();
                 assertThat(clip.getAction().getSetClipNorm().getMaxNorm()).as("the first rung: %s", clip).isEqualTo(1.0);
                 assertThat(find(alerts, run, AlertType.NON_FINITE, AlertState.FIRING)).as("no NaN/Inf").isNull();
 
