@@ -78,8 +78,13 @@ def parse_command(key: Optional[bytes], value: Optional[bytes], run_id: str, sta
 
 @dataclass
 class ControlState:
-    """What the commands changed: the clip norm the watcher applies, applied ids not yet echoed, a pending stop."""
+    """What the commands changed: the clip norm the watcher applies, applied ids not yet echoed, a pending stop.
+
+    ``learning_rate_scale`` is the product of every applied scale_learning_rate factor, so a user's
+    schedule that sets ``lr`` each step can keep the command in force (``Watcher.set_learning_rate``).
+    """
     clip_norm: Optional[float] = None
+    learning_rate_scale: float = 1.0
     applied: List[str] = field(default_factory=list)
     stop: Optional[pb.ControlCommand] = None
 
@@ -106,6 +111,7 @@ def apply_command(command: pb.ControlCommand, state: ControlState, optimizer=Non
             return False
         for group in optimizer.param_groups:
             group["lr"] = group["lr"] * factor
+        state.learning_rate_scale *= factor
         LOG.warning("gradwatch: control: learning rate x%g = %g (%s, %s)", factor, optimizer.param_groups[0]["lr"],
                     cid, command.reason)
     elif which == "stop":

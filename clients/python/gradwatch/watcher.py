@@ -195,6 +195,25 @@ class Watcher:
             return self.control.clip_norm
         return self._last_limit if self._last_limit is not None else self.default_clip_norm
 
+    @property
+    def learning_rate_scale(self) -> float:
+        """The product of the scale_learning_rate factors applied so far (1.0 before any)."""
+        return self.control.learning_rate_scale
+
+    def set_learning_rate(self, optimizer, learning_rate: float) -> float:
+        """Sets every param group's ``lr`` to a scheduled rate times :attr:`learning_rate_scale`; returns it.
+
+        A schedule that assigns ``lr`` each step (a warm-up, a hand-written decay) would undo a
+        scale_learning_rate command at the next step: set it through this instead. Schedulers that
+        multiply the current ``lr`` (StepLR, ExponentialLR, ...) keep the command without it.
+        """
+        if not (learning_rate >= 0 and math.isfinite(learning_rate)):
+            raise ValueError(f"learning_rate must be a non-negative number, got {learning_rate!r}")
+        scaled = learning_rate * self.control.learning_rate_scale
+        for group in optimizer.param_groups:
+            group["lr"] = scaled
+        return scaled
+
     # -- what to watch -----------------------------------------------------------------------
     def watch(self, module: Union[nn.Module, Sequence[nn.Module]], name: Optional[str] = None):
         """Watches an nn.RNN/LSTM/GRU (its layers, each direction its own), or an nn.Sequential / list as an MLP."""
@@ -361,6 +380,11 @@ class StepScope:
         w._scope = self
         w._publish_seconds += time.perf_counter() - started
         return self
+
+    @property
+    def applied_commands(self) -> List[str]:
+        """Ids of the commands applied as this step began (what its StepRecord echoes)."""
+        return list(self._applied)
 
     @staticmethod
     def _twin(module, capture, input, hx=None):

@@ -155,6 +155,31 @@ def test_applied_commands_take_effect_at_the_next_step_and_are_echoed_once():
     assert steps[0].metadata.clip_norm == 100.0
 
 
+def test_a_learning_rate_scale_survives_a_warm_up_that_sets_the_rate_through_the_watcher():
+    model = nn.Linear(3, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.0)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    producer = RecordingProducer()
+    with closed_loop_watcher(producer) as watcher:
+        for step in range(5):
+            if step in (2, 4):
+                FeedingConsumer.instances[-1].feed(watcher._listener, command(
+                    cid=f"lr-{step}", scale_learning_rate={"factor": 0.1}))
+            optimizer.zero_grad()
+            with watcher.step(step, optimizer=optimizer, model=model) as s:
+                watcher.set_learning_rate(optimizer, 0.01 * (step + 1))  # the warm-up assigns lr every step
+                loss = nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                optimizer.step()
+                s.record(loss=loss)
+        assert watcher.learning_rate_scale == pytest.approx(0.01)
+    _, steps = decode(producer.records)
+    assert [s.learning_rate for s in steps] == pytest.approx([0.01, 0.02, 0.003, 0.004, 0.0005])
+    assert [list(s.applied_commands) for s in steps] == [[], [], ["lr-2"], [], ["lr-4"]]
+    with pytest.raises(ValueError, match="learning_rate"):
+        watcher.set_learning_rate(optimizer, math.nan)
+
+
 def test_stop_runs_the_checkpoint_hook_then_raises_at_the_next_step_and_the_watcher_still_flushes():
     model = nn.Linear(3, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
