@@ -70,7 +70,8 @@ final class DemoCommand implements Callable<Integer> {
     private List<String> trainerArgs(DemoRun run, StackLayout layout) {
         List<String> args = new ArrayList<>(List.of("--preset", run.preset(), "--task", "long-dependency",
                 "--seq-len", Integer.toString(run.seqLen() > 0 ? run.seqLen() : seqLen),
-                "--steps", "1000000", "--publish-every", "5", "--max-steps-per-second", "20",
+                "--steps", "1000000", "--publish-every", "5", "--max-steps-per-second",
+                Integer.toString(run.closedLoop() ? DemoRun.RESCUED_STEPS_PER_SECOND : 20),
                 "--bootstrap-servers", layout.bootstrapServers(), "--progress-every", "10s"));
         if (run.closedLoop()) {
             args.addAll(List.of("--label", "gradwatch.closed-loop=true"));
