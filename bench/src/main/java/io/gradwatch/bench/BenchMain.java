@@ -1,11 +1,14 @@
 package io.gradwatch.bench;
 
 import io.gradwatch.bench.jmh.LstmStepBenchmark;
+import io.gradwatch.launcher.FailoverDrill;
 import io.gradwatch.launcher.StackLayout;
 import io.gradwatch.launcher.SyntheticGradients;
 import java.nio.file.Path;
 import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -21,11 +24,12 @@ import picocli.CommandLine.Option;
     "Measure the pipeline on a real broker started here: monitor throughput against a plain consumer,",
     "detection latency under load, trainer publish overhead, the LSTM step against the machine's FMA",
     "peak (JMH), 1,000 runs through monitor and alert-service, and the Python client's cost to a PyTorch",
-    "LSTM (Debian's /usr/bin/python3), and GradientSummary records (bytes per step, monitor rate).",
+    "LSTM (Debian's /usr/bin/python3), GradientSummary records (bytes per step, monitor rate), and the",
+    "failover time of three monitor instances when one is killed.",
     "Prints a table and writes the same figures as JSON",
     "(docs/performance.md)."})
 public final class BenchMain implements Callable<Integer> {
-    enum Scenario { THROUGHPUT, SEQLEN, LATENCY, PUBLISH, LSTM, SCALE, PYTORCH, SUMMARIES }
+    enum Scenario { THROUGHPUT, SEQLEN, LATENCY, PUBLISH, LSTM, SCALE, PYTORCH, SUMMARIES, FAILOVER }
 
     @Option(names = "--quick", description = "small sizes: checks the harness works, figures are not meaningful")
     boolean quick;
@@ -70,6 +74,10 @@ public final class BenchMain implements Callable<Integer> {
             StackLayout layout = new StackLayout(home, data.resolve(scenario.name().toLowerCase(Locale.ROOT)),
                     portBase + 10 * index++);
             deleteRecursively(layout.dataDir());
+            if (scenario == Scenario.FAILOVER) {
+                report(report, failover(layout, progress));
+                continue;
+            }
             try (BenchStack stack = BenchStack.start(layout)) {
                 switch (scenario) {
                     case THROUGHPUT -> {
@@ -228,6 +236,32 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "monitor-service, exactly-once", r.monitorRecordsPerSecond(), "rec/s");
         report.add(section, "timesteps analysed", r.timestepsPerSecond(), "timesteps/s");
         report.add(section, "CPU of monitor-service while timed", r.monitorCores(), "cores");
+    }
+
+    /** Scenario 8: FailoverIT's drill on a broker of its own; the three instances' HTTP on the layout's ports. */
+    private FailoverDrill.Result failover(StackLayout layout, Consumer<String> progress) throws Exception {
+        FailoverDrill.Plan plan = quick ? new FailoverDrill.Plan(3, 6, 1, 30, 300, 8, 1)
+                : FailoverDrill.Plan.standard();
+        progress.accept("failover: " + plan.instances() + " monitor instances on " + plan.partitions()
+                + " partitions, standby replicas, one killed mid-stream");
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < plan.instances(); i++) {
+            ports.add(layout.monitorPort() + i); // the next scenario's ports start 10 above this one's
+        }
+        return FailoverDrill.run(layout, ports, plan, progress);
+    }
+
+    private static void report(Report report, FailoverDrill.Result r) {
+        String section = "8 failover";
+        double seconds = r.failover().toMillis() / 1000.0;
+        report.add(section, "failover_seconds", seconds, "s", "< 10", seconds < 10);
+        long missing = Math.max(0, r.expectedHealth() - r.health().size());
+        report.add(section, "LayerHealth read (distinct run, step, layer)", r.health().size(), "records");
+        report.add(section, "LayerHealth missing", missing, "records", "0", missing == 0);
+        report.add(section, "LayerHealth read more than once", r.duplicatedHealth(), "records", "0",
+                r.duplicatedHealth() == 0);
+        int wrong = r.runsWithWrongTransitions().size();
+        report.add(section, "runs whose alert transitions differ", wrong, "runs", "0", wrong == 0);
     }
 
     private static void deleteRecursively(Path dir) throws java.io.IOException {

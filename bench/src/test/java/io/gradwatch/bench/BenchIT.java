@@ -44,9 +44,10 @@ class BenchIT {
             assertThat(figure.path("value").isNumber()).as(figure.toString()).isTrue();
         });
         assertThat(sections).contains("1 monitor throughput", "2 detection latency", "3 publish overhead",
-                "4 LSTM step (JMH)", "5 scale", "6 PyTorch client", "7 summaries");
+                "4 LSTM step (JMH)", "5 scale", "6 PyTorch client", "7 summaries", "8 failover");
         assertThat(json.path("figures").findValuesAsText("name")).contains("monitor / consumer",
                 "send -> AlertEvent p99", "overhead (wall clock)", "step / peak", "/metrics scrape max",
-                "training thread publishing a probed step", "tensors / summary", "timesteps analysed");
+                "training thread publishing a probed step", "tensors / summary", "timesteps analysed",
+                "failover_seconds");
     }
 }

@@ -11,6 +11,8 @@ import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.Properties;
 import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -132,8 +134,25 @@ public final class MonitorTopology {
         properties.put(StreamsConfig.POLL_MS_CONFIG, "10");
         properties.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, Integer.toString(8 << 20));
         properties.put("consumer.max.partition.fetch.bytes", Integer.toString(8 << 20));
+        failoverDefaults(properties);
         properties.putAll(config.kafka());
         properties.put(DeadLetters.EVENTS_CONFIG, events);
         return properties;
+    }
+
+    /**
+     * What bounds the time until a killed instance's partitions produce again (docs/scaling.md,
+     * FailoverIT). A kill -9 is only noticed when the instance's session expires (Kafka's default
+     * 45 s; 6 s is the brokers' default minimum), and read_committed readers see nothing past the
+     * dead instance's open transaction until the coordinator aborts it at its timeout (Kafka
+     * Streams' 10 s; a transaction here lasts one 100 ms commit interval). Static membership is
+     * not used: it spares a restart the rebalance but makes a dead instance wait the full session.
+     */
+    private static void failoverDefaults(Properties properties) {
+        properties.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");
+        // The survivors learn of the rebalance at their next heartbeat, and the coordinator waits for
+        // all of them: 1 s rather than a third of the session (Kafka's rule of thumb) cuts a second.
+        properties.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
+        properties.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "5000");
     }
 }
