@@ -17,6 +17,7 @@ import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import io.micrometer.core.instrument.Counter;
@@ -32,7 +33,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -135,10 +135,8 @@ class MalformedCorpusIT {
             assertThat(recordsIn).isEqualTo(corpus.size());
 
             // The monitor's own counters: every record in is accepted, a duplicate, late or a dead letter.
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (processed(monitor) + dlq(monitor) < recordsIn && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
+            Await.until("all " + recordsIn + " records counted (processed + dead letters)", Duration.ofSeconds(90),
+                    () -> processed(monitor) + dlq(monitor), counted -> counted >= recordsIn);
             Map<String, Long> dlqByReason = dlqByReason(monitor);
             long accepted = count(monitor, "gradwatch.monitor.accepted.records");
             long duplicates = count(monitor, "gradwatch.monitor.duplicate.records");
@@ -557,11 +555,8 @@ class MalformedCorpusIT {
         return streams.metadataForLocalThreads().stream().map(ThreadMetadata::threadName).sorted().toList();
     }
 
-    private static void awaitRunning(KafkaStreams streams) throws InterruptedException, ExecutionException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (streams.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+    private static void awaitRunning(KafkaStreams streams) {
+        Await.until("the monitor's streams running", Duration.ofSeconds(60), streams::state,
+                KafkaStreams.State.RUNNING::equals);
     }
 }
