@@ -52,11 +52,7 @@ class AlertHttpBadInputIT {
 
     @BeforeAll
     static void start(KafkaBroker broker) {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         service = AlertServiceMain.start(AlertServiceConfig.from(Settings.load(AlertServiceConfig.defaults(), null,
                 Map.of(), Map.of("kafka.bootstrap.servers", broker.bootstrapServers(), "http.port", "0"))));
         base = service.http().baseUri().toString();

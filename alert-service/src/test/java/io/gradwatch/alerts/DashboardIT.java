@@ -65,11 +65,7 @@ class DashboardIT {
     @BeforeAll
     static void start(KafkaBroker broker) throws Exception {
         requireChromium();
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         try (var producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
                 new ByteArraySerializer())) {
             produceRun(producer, VANISHING, 0.6, false, "team", "lm", "model", "rnn");

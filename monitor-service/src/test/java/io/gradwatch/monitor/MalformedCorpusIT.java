@@ -79,11 +79,7 @@ class MalformedCorpusIT {
 
     @BeforeAll
     static void freshTopics(KafkaBroker broker) throws Exception {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         // Earlier test classes of this JVM left records on the shared topics: drop them, so this
         // test's monitor (a new application, reading from the earliest offset) sees only the corpus.
         broker.deleteAllRecords(List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS, Topics.DLQ));

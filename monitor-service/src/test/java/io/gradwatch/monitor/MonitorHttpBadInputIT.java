@@ -55,11 +55,7 @@ class MonitorHttpBadInputIT {
 
     @BeforeAll
     static void start(KafkaBroker broker) throws Exception {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         Map<String, String> overrides = new HashMap<>();
         overrides.put("kafka.bootstrap.servers", broker.bootstrapServers());
         overrides.put("kafka.state.dir", state.toString());

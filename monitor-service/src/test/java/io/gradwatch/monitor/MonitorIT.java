@@ -57,11 +57,7 @@ class MonitorIT {
 
     @BeforeAll
     static void createTopics(KafkaBroker broker) {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
     }
 
     /** Each test's monitor is a new application that reads from the earliest offset: it sees only its own records. */

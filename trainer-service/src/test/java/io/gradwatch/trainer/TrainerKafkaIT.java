@@ -46,11 +46,7 @@ class TrainerKafkaIT {
 
     @BeforeAll
     static void createTopics(KafkaBroker broker) {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // another test class of this JVM created them on the shared broker
-        }
+        broker.ensureTopics(Topics.ALL, 2);
     }
 
     @Test
