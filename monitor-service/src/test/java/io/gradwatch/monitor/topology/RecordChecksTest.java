@@ -19,7 +19,7 @@ class RecordChecksTest {
         assertThatThrownBy(() -> RecordChecks.requireValue(new Record<String, String>("run", null, 0L), "step record"))
                 .isInstanceOfSatisfying(MalformedRecordException.class,
                         e -> assertThat(e.reason()).isEqualTo(MalformedRecordException.Reason.TOMBSTONE))
-                .hasMessage("the step record has no value (a tombstone)");
+                .hasMessage("TOMBSTONE: the step record has no value (a tombstone)");
     }
 
     @Test
@@ -28,10 +28,10 @@ class RecordChecksTest {
         assertThatThrownBy(() -> RecordChecks.requireKeyOfRun("run-2", "run-1"))
                 .isInstanceOfSatisfying(MalformedRecordException.class,
                         e -> assertThat(e.reason()).isEqualTo(MalformedRecordException.Reason.KEY_MISMATCH))
-                .hasMessage("key 'run-2' differs from run_id 'run-1'");
+                .hasMessage("KEY_MISMATCH: key 'run-2' differs from run_id 'run-1'");
         assertThatThrownBy(() -> RecordChecks.requireKeyOfRun(null, "run-1")).hasMessage(
-                "key null differs from run_id 'run-1'");
+                "KEY_MISMATCH: key null differs from run_id 'run-1'");
         assertThatThrownBy(() -> RecordChecks.requireKeyOfRun("k".repeat(500), "run-1"))
-                .hasMessage("key '" + "k".repeat(200) + "...' differs from run_id 'run-1'");
+                .hasMessage("KEY_MISMATCH: key '" + "k".repeat(200) + "...' differs from run_id 'run-1'");
     }
 }
