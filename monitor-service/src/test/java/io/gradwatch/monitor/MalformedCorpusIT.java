@@ -523,19 +523,27 @@ class MalformedCorpusIT {
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (var consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            boolean quiet = false;
-            while ((records.size() < expected || !quiet) && System.nanoTime() < deadline) {
-                int before = records.size();
-                consumer.poll(Duration.ofMillis(records.size() < expected ? 300 : 1500)).forEach(record -> {
-                    if (keyPrefix == null || key(record).startsWith(keyPrefix)) {
-                        records.add(record);
-                    }
-                });
-                quiet = records.size() >= expected && records.size() == before;
-            }
+            Await.until(expected + " records on " + topic, Duration.ofSeconds(60), () -> {
+                poll(consumer, Duration.ofMillis(300), keyPrefix, records);
+                return records.size();
+            }, count -> count >= expected);
+            // Then until a longer poll brings nothing: a record beyond the expected ones (a duplicate) shows.
+            Await.until("no more records on " + topic, Duration.ofSeconds(60),
+                    () -> poll(consumer, Duration.ofMillis(1500), keyPrefix, records), added -> added == 0);
         }
         return records;
+    }
+
+    /** One poll; adds the records whose key starts with the prefix (all for a null prefix), returns how many. */
+    private static int poll(KafkaConsumer<byte[], byte[]> consumer, Duration timeout, String keyPrefix,
+                            List<ConsumerRecord<byte[], byte[]>> records) {
+        int before = records.size();
+        consumer.poll(timeout).forEach(record -> {
+            if (keyPrefix == null || key(record).startsWith(keyPrefix)) {
+                records.add(record);
+            }
+        });
+        return records.size() - before;
     }
 
     private static String key(ConsumerRecord<byte[], byte[]> record) {
