@@ -3,6 +3,7 @@ package io.gradwatch.alerts;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradwatch.common.config.Settings;
+import io.gradwatch.common.http.Json;
 import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
@@ -20,12 +21,16 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every HTTP endpoint of alert-service (/healthz, /readyz, /metrics, /api/alerts/active,
@@ -47,11 +52,7 @@ class AlertHttpBadInputIT {
 
     @BeforeAll
     static void start(KafkaBroker broker) {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         service = AlertServiceMain.start(AlertServiceConfig.from(Settings.load(AlertServiceConfig.defaults(), null,
                 Map.of(), Map.of("kafka.bootstrap.servers", broker.bootstrapServers(), "http.port", "0"))));
         base = service.http().baseUri().toString();
@@ -73,7 +74,7 @@ class AlertHttpBadInputIT {
     }
 
     @Test
-    void probesAndMetrics() throws Exception {
+    void probesAndMetricsAnswerAndRefuseOtherMethods() throws Exception {
         for (String path : List.of("/healthz", "/readyz", "/metrics")) {
             assertThat(get(base + path).statusCode()).as(path).isIn(200, 503);
             wrongMethods(path);
@@ -81,7 +82,7 @@ class AlertHttpBadInputIT {
     }
 
     @Test
-    void activeAlerts() throws Exception {
+    void activeAlertsAreJsonAndTakeNoQueryParameters() throws Exception {
         HttpResponse<String> ok = get(base + "/api/alerts/active");
         assertThat(ok.statusCode()).isEqualTo(200);
         assertJsonNotHtml(ok);
@@ -91,10 +92,10 @@ class AlertHttpBadInputIT {
     }
 
     @Test
-    void alertHistory() throws Exception {
+    void alertHistoryTakesOneValidLimitAndNothingElse() throws Exception {
         assertThat(get(base + "/api/alerts/history").statusCode()).isEqualTo(200);
         // Other test classes of this JVM share the topics: the newest event need not be this class's own.
-        assertThat(io.gradwatch.common.http.Json.MAPPER.readTree(get(base + "/api/alerts/history?limit=1").body()))
+        assertThat(Json.MAPPER.readTree(get(base + "/api/alerts/history?limit=1").body()))
                 .hasSize(1);
         assertThat(get(base + "/api/alerts/history?limit=10000").body()).startsWith("[").contains("VANISHING");
         assertThat(get(base + "/api/alerts/history?limit=10000").statusCode()).isEqualTo(200);
@@ -107,7 +108,7 @@ class AlertHttpBadInputIT {
     }
 
     @Test
-    void runs() throws Exception {
+    void runsListTheKnownRunAndTakeNoQueryParameters() throws Exception {
         HttpResponse<String> ok = get(base + "/api/runs");
         assertThat(ok.statusCode()).isEqualTo(200);
         assertThat(ok.body()).contains("\"run\":\"" + RUN + "\"");
@@ -117,7 +118,7 @@ class AlertHttpBadInputIT {
     }
 
     @Test
-    void runDetail() throws Exception {
+    void aRunIsFoundByItsEncodedIdAndMalformedIdsAreRefused() throws Exception {
         String known = "/api/runs/" + URLEncoder.encode(RUN, StandardCharsets.UTF_8);
         HttpResponse<String> ok = get(base + known);
         assertThat(ok.statusCode()).isEqualTo(200);
@@ -159,20 +160,20 @@ class AlertHttpBadInputIT {
 
     /** The page in a real browser (Debian's chromium, as the end-to-end test uses): the markup stays text. */
     @Test
-    void theDashboardInABrowserShowsAMarkupRunIdAsText(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+    void theDashboardInABrowserShowsAMarkupRunIdAsText(@TempDir Path dir)
             throws Exception {
-        java.nio.file.Path chromium = java.nio.file.Path.of("/usr/bin/chromium");
-        assertThat(java.nio.file.Files.isExecutable(chromium))
+        Path chromium = Path.of("/usr/bin/chromium");
+        assertThat(Files.isExecutable(chromium))
                 .as("/usr/bin/chromium is not installed: install the Debian package 'chromium' (./gradwatch test does)")
                 .isTrue();
         Process process = new ProcessBuilder(chromium.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                 "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--user-data-dir=" + java.nio.file.Files.createTempDirectory(dir, "chromium"),
+                "--disable-sync", "--user-data-dir=" + Files.createTempDirectory(dir, "chromium"),
                 "--virtual-time-budget=5000", "--dump-dom",
                 base + "/?run=" + URLEncoder.encode(HOSTILE_RUN, StandardCharsets.UTF_8))
                 .redirectError(dir.resolve("chromium.log").toFile()).start();
         String dom = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(process.waitFor(90, TimeUnit.SECONDS)).isTrue();
         // The run is listed (as text: the cell's < is escaped when the DOM is serialised) and its
         // onerror never ran, so no <img> element was ever made of it.
         assertThat(dom).contains("<td>&lt;img src=x onerror=document.body.setAttribute('data-pwned',1)&gt;\"'&amp;")
@@ -180,7 +181,7 @@ class AlertHttpBadInputIT {
     }
 
     @Test
-    void unknownPaths() throws Exception {
+    void unknownPathsAreNotFound() throws Exception {
         for (String path : List.of("/api", "/api/", "/api/runs/", "/api/runs/x/y", "/api/alerts", "/assets/",
                 "/assets/..%2F..%2Fpom.xml", "/assets/../../etc/passwd", "/index.html", "/dashboard/dashboard.js",
                 "/META-INF/resources/webjars/uplot/1.6.30/dist/uPlot.iife.min.js", "/" + "z".repeat(5000))) {

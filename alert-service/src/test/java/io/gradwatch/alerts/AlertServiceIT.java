@@ -1,7 +1,6 @@
 package io.gradwatch.alerts;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import io.gradwatch.common.config.Settings;
 import io.gradwatch.protocol.GradwatchSerdes;
@@ -12,6 +11,7 @@ import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.Severity;
 import io.gradwatch.protocol.v1.StepRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import io.gradwatch.testkit.Promtool;
@@ -37,11 +37,7 @@ class AlertServiceIT {
 
     @Test
     void exposesWhatTheTopicsSayAndRebuildsItAfterARestart(KafkaBroker broker, @TempDir Path dir) throws Exception {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         String run = "it-alerts-" + System.nanoTime();
         try (var producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
                 new ByteArraySerializer())) {
@@ -88,26 +84,15 @@ class AlertServiceIT {
                 Map.of("kafka.bootstrap.servers", broker.bootstrapServers(), "http.port", "0")));
     }
 
-    private void awaitReady(String base) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (client.send(HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                return;
-            }
-            Thread.sleep(200);
-        }
-        fail("alert-service not ready within 60 s");
+    private void awaitReady(String base) {
+        Await.until("alert-service ready at " + base, Duration.ofSeconds(60), () -> client.send(
+                HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
     }
 
-    private String awaitContaining(String url, String text) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        String body = "";
-        while (System.nanoTime() < deadline && !body.contains(text)) {
-            body = get(url);
-            Thread.sleep(200);
-        }
-        return body;
+    private String awaitContaining(String url, String text) {
+        return Await.until(url + " to contain " + text, Duration.ofSeconds(30), () -> get(url),
+                body -> body.contains(text));
     }
 
     private String get(String url) throws Exception {

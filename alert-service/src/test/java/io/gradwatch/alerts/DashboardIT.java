@@ -13,6 +13,7 @@ import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.RunMetadata;
 import io.gradwatch.protocol.v1.Severity;
 import io.gradwatch.protocol.v1.StepRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import java.net.URI;
@@ -64,11 +65,7 @@ class DashboardIT {
     @BeforeAll
     static void start(KafkaBroker broker) throws Exception {
         requireChromium();
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         try (var producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
                 new ByteArraySerializer())) {
             produceRun(producer, VANISHING, 0.6, false, "team", "lm", "model", "rnn");
@@ -94,7 +91,7 @@ class DashboardIT {
         service = AlertServiceMain.start(AlertServiceConfig.from(Settings.load(AlertServiceConfig.defaults(), null,
                 Map.of(), Map.of("kafka.bootstrap.servers", broker.bootstrapServers(), "http.port", "0"))));
         base = service.http().baseUri().toString().replaceFirst("/$", "") + "/";
-        awaitTrue("alert-service caught up with the topics", () -> get("/readyz").statusCode() == 200
+        Await.until("alert-service caught up with the topics", Duration.ofSeconds(60), () -> get("/readyz").statusCode() == 200
                 && service.state().snapshot(LSTM).map(r -> r.timeline().size() == 2).orElse(false)
                 && service.state().snapshot(EXPLODING).map(r -> r.timeline().size() == 3).orElse(false));
     }
@@ -245,20 +242,6 @@ class DashboardIT {
     private static HttpResponse<String> get(String path) throws Exception {
         return CLIENT.send(HttpRequest.newBuilder(URI.create(base + path.replaceFirst("^/", ""))).build(),
                 HttpResponse.BodyHandlers.ofString());
-    }
-
-    private interface Condition {
-        boolean holds() throws Exception;
-    }
-
-    private static void awaitTrue(String what, Condition condition) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!condition.holds()) {
-            if (System.nanoTime() > deadline) {
-                fail(what + " within 60 s");
-            }
-            Thread.sleep(200);
-        }
     }
 
     private static void requireChromium() {

@@ -1,5 +1,6 @@
 package io.gradwatch.launcher;
 
+import io.gradwatch.common.cli.UsageException;
 import java.nio.file.Path;
 
 /**
@@ -15,7 +16,7 @@ public record StackLayout(Path home, Path dataDir, int portBase) {
 
     public StackLayout {
         if (portBase < 1024 || portBase > 65530) {
-            throw new IllegalArgumentException("--port-base must be between 1024 and 65530, got " + portBase);
+            throw new UsageException("--port-base must be between 1024 and 65530, got " + portBase);
         }
     }
 

@@ -6,6 +6,7 @@ import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
+import io.gradwatch.testkit.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,7 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -38,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 class BrokerOutageIT {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
     private static final String RUN = "outage-rnn";
+    private static final Duration OUTAGE = Duration.ofSeconds(20);
     private static final Pattern PROGRESS_STEP = Pattern.compile(RUN + " step (\\d+) ");
 
     @Test
@@ -49,14 +50,14 @@ class BrokerOutageIT {
                     "--progress-every", "1s"));
             long healthBefore;
             try (Results before = new Results(layout.bootstrapServers())) {
-                await("VANISHING fires before the outage", Duration.ofSeconds(120),
+                Await.until("VANISHING fires before the outage", Duration.ofSeconds(120),
                         () -> before.poll().transitions.contains("VANISHING FIRING"));
                 healthBefore = before.lastHealthStep;
             }
 
             stack.kafka().stop();
             long trainerStepAtStop = lastProgressStep(trainer.log());
-            Thread.sleep(20_000);
+            keepTheBrokerDown(OUTAGE);
             assertThat(trainer.isAlive()).as("trainer survives the outage").isTrue();
             assertThat(lastProgressStep(trainer.log())).as("trainer kept training while the broker was down")
                     .isGreaterThan(trainerStepAtStop + 50);
@@ -65,11 +66,11 @@ class BrokerOutageIT {
 
             long trainerStepAtRestart = lastProgressStep(trainer.log());
             try (Results after = new Results(layout.bootstrapServers())) {
-                await("health of steps after the outage", Duration.ofSeconds(120),
+                Await.until("health of steps after the outage", Duration.ofSeconds(120),
                         () -> after.poll().lastHealthStep > trainerStepAtRestart);
                 double healthResumedSeconds = (System.nanoTime() - restartedAt) / 1e9;
-                await("monitor-service ready again", Duration.ofSeconds(60), () -> ready(layout.monitorPort()));
-                await("alert-service shows steps after the outage", Duration.ofSeconds(60),
+                Await.until("monitor-service ready again", Duration.ofSeconds(60), () -> ready(layout.monitorPort()));
+                Await.until("alert-service shows steps after the outage", Duration.ofSeconds(60),
                         () -> exposedStep(layout.alertsPort()) > trainerStepAtRestart);
                 assertThat(after.lastHealthStep).isGreaterThan(healthBefore);
                 assertThat(after.droppedRecords).as("the trainer reports what it could not deliver").isPositive();
@@ -132,14 +133,9 @@ class BrokerOutageIT {
         }
     }
 
-    private static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(500);
-        }
+    /** The fault itself: the broker stays down for a fixed span, whatever happens meanwhile. */
+    private static void keepTheBrokerDown(Duration outage) {
+        Await.hold(outage, "the outage under test is " + outage + " without a broker");
     }
 
     /** The run's results from the start of each topic, committed data only. */

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import io.gradwatch.testkit.Await;
+import io.gradwatch.testkit.TemporaryProperty;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -24,6 +26,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * What the platform team and on-call see, with every part real: the local stack (broker,
@@ -45,13 +48,12 @@ class EndToEndIT {
         requireBinary("/usr/bin/prometheus", "prometheus");
         requireBinary("/usr/bin/prometheus-alertmanager", "prometheus-alertmanager");
         requireBinary("/usr/bin/chromium", "chromium");
-        String home = ROOT.toString();
-        System.setProperty("gradwatch.home", home);
         StackLayout layout = new StackLayout(ROOT, dir.resolve("stack"), TestPorts.freePortBase(31000));
         List<String> webhook = new CopyOnWriteArrayList<>();
         HttpServer receiver = receiver(webhook);
         List<Process> tools = new ArrayList<>();
-        try (LocalStack stack = LocalStack.start(layout, message -> { })) {
+        try (TemporaryProperty home = TemporaryProperty.set("gradwatch.home", ROOT.toString());
+             LocalStack stack = LocalStack.start(layout, message -> { })) {
             stack.startTrainer(VANISHING_RUN, List.of("--preset", "vanishing-rnn", "--publish-every", "5",
                     "--max-steps-per-second", "20", "--steps", "100000", "--bootstrap-servers", layout.bootstrapServers()));
             stack.startTrainer(EXPLODING_RUN, List.of("--preset", "exploding-init", "--publish-every", "5",
@@ -88,16 +90,16 @@ class EndToEndIT {
             });
             assertThat(StatusCommand.render(runs)).hasSize(3);
             // Exit code 1: NonFinite is critical and fires for the exploding run; the vanishing run alone is 0.
-            assertThat(new picocli.CommandLine(new StackMain()).execute("status", "--port-base",
+            assertThat(new CommandLine(new StackMain()).execute("status", "--port-base",
                     Integer.toString(layout.portBase()))).isEqualTo(1);
-            assertThat(new picocli.CommandLine(new StackMain()).execute("status", "--port-base",
+            assertThat(new CommandLine(new StackMain()).execute("status", "--port-base",
                     Integer.toString(layout.portBase()), "--run", VANISHING_RUN)).isZero();
 
             // Every rule is valid PromQL here, and every series it reads exists for the demo runs.
             for (String expr : ruleExpressions()) {
-                query(prometheus, expr, false);
+                seriesCount(prometheus, expr);
                 for (String metric : metricNames(expr)) {
-                    assertThat(query(prometheus, metric, true)).as(metric + " (read by " + expr + ")").isPositive();
+                    assertThat(awaitSeries(prometheus, metric)).as(metric + " (read by " + expr + ")").isPositive();
                 }
             }
             // Every Grafana panel shows data for one of the runs (no dead panels), the step-level series among them.
@@ -108,12 +110,8 @@ class EndToEndIT {
                     .anyMatch(expr -> expr.contains("gradwatch_parameter_gradient_norm"))
                     .anyMatch(expr -> expr.startsWith("log10(gradwatch_gradient_norm"));
             for (List<String> panel : panels) {
-                int series = 0;
-                for (String expr : panel) {
-                    for (String run : List.of(VANISHING_RUN, EXPLODING_RUN)) {
-                        series += query(prometheus, expr.replace("$run", run), series == 0);
-                    }
-                }
+                int series = Await.until("Grafana panel " + panel + " to return data", Duration.ofSeconds(60),
+                        () -> panelSeries(prometheus, panel), count -> count > 0);
                 assertThat(series).as("Grafana panel returns data: " + panel).isPositive();
             }
 
@@ -192,25 +190,26 @@ class EndToEndIT {
     }
 
     /** Waits until the webhook got each (alertname, run) pair; returns every alert received. */
-    private List<JsonNode> awaitWebhook(List<String> bodies, String... namesAndRuns) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos();
+    private List<JsonNode> awaitWebhook(List<String> bodies, String... namesAndRuns) {
+        return Await.until("the webhook to receive " + String.join(", ", namesAndRuns), Duration.ofSeconds(150),
+                () -> alertsIn(bodies), alerts -> receivedAll(alerts, namesAndRuns));
+    }
+
+    private List<JsonNode> alertsIn(List<String> bodies) throws IOException {
         List<JsonNode> alerts = new ArrayList<>();
-        while (System.nanoTime() < deadline) {
-            alerts.clear();
-            for (String body : bodies) {
-                json.readTree(body).path("alerts").forEach(alerts::add);
-            }
-            boolean all = true;
-            for (int i = 0; i < namesAndRuns.length; i += 2) {
-                all &= find(alerts, namesAndRuns[i], namesAndRuns[i + 1]) != null;
-            }
-            if (all) {
-                return alerts;
-            }
-            Thread.sleep(1000);
+        for (String body : List.copyOf(bodies)) {
+            json.readTree(body).path("alerts").forEach(alerts::add);
         }
-        fail("the webhook did not receive " + String.join(", ", namesAndRuns) + " within 150 s; got " + bodies);
         return alerts;
+    }
+
+    private static boolean receivedAll(List<JsonNode> alerts, String... namesAndRuns) {
+        for (int i = 0; i < namesAndRuns.length; i += 2) {
+            if (find(alerts, namesAndRuns[i], namesAndRuns[i + 1]) == null) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static JsonNode find(List<JsonNode> alerts, String name, String run) {
@@ -276,25 +275,31 @@ class EndToEndIT {
         return expressions;
     }
 
-    /**
-     * Evaluates {@code expr} (it must be valid PromQL); with {@code wait}, retries until it has data,
-     * since series appear over the first scrapes. Returns the number of series.
-     */
-    private int query(String prometheus, String expr, boolean wait) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(wait ? 60 : 0).toNanos();
-        int count;
-        do {
-            HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(prometheus
-                    + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8))).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            JsonNode result = json.readTree(response.body());
-            assertThat(result.path("status").asText()).as(expr + ": " + response.body()).isEqualTo("success");
-            count = result.path("data").path("result").size();
-            if (count == 0 && wait) {
-                Thread.sleep(1000);
+    /** Evaluates {@code expr} (it must be valid PromQL); returns the number of series. */
+    private int seriesCount(String prometheus, String expr) throws Exception {
+        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(prometheus
+                + "/api/v1/query?query=" + URLEncoder.encode(expr, StandardCharsets.UTF_8))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        JsonNode result = json.readTree(response.body());
+        assertThat(result.path("status").asText()).as(expr + ": " + response.body()).isEqualTo("success");
+        return result.path("data").path("result").size();
+    }
+
+    /** Series appear over the first scrapes: awaits {@code expr} having data; returns the number of series. */
+    private int awaitSeries(String prometheus, String expr) {
+        return Await.until(expr + " to have data", Duration.ofSeconds(60), () -> seriesCount(prometheus, expr),
+                count -> count > 0);
+    }
+
+    /** The series a panel's expressions return for the demo runs together. */
+    private int panelSeries(String prometheus, List<String> panel) throws Exception {
+        int series = 0;
+        for (String expr : panel) {
+            for (String run : List.of(VANISHING_RUN, EXPLODING_RUN)) {
+                series += seriesCount(prometheus, expr.replace("$run", run));
             }
-        } while (count == 0 && System.nanoTime() < deadline);
-        return count;
+        }
+        return series;
     }
 
     private static String chromium(Path dir, String... args) throws Exception {

@@ -7,6 +7,8 @@ import io.gradwatch.common.config.Settings;
 import io.gradwatch.localkafka.KafkaSecurity;
 import io.gradwatch.localkafka.TlsFiles;
 import io.gradwatch.protocol.Topics;
+import io.gradwatch.testkit.Await;
+import io.gradwatch.testkit.TemporaryProperty;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -15,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -73,12 +76,13 @@ class SecureKafkaIT {
     private KafkaSecurity security;
     private StackLayout layout;
     private LocalStack stack;
+    private TemporaryProperty home;
     private int configFiles;
 
     @BeforeAll
     void startSecuredStack(@TempDir Path tempDir) throws Exception {
         dir = tempDir;
-        System.setProperty("gradwatch.home", ROOT.toString());
+        home = TemporaryProperty.set("gradwatch.home", ROOT.toString());
         TlsFiles tls = TlsFiles.generate(dir.resolve("tls"), STORE_PASSWORD, 2);
         security = new KafkaSecurity(tls, "admin", ADMIN_PASSWORD, USERS).withAcls(acls());
         layout = new StackLayout(ROOT, dir.resolve("stack"), TestPorts.freePortBase(34000));
@@ -100,13 +104,16 @@ class SecureKafkaIT {
         if (stack != null) {
             stack.close();
         }
+        if (home != null) {
+            home.close();
+        }
         // Kept for reading after the temp folder is gone (they hold no secrets: the last test checks that).
         Path kept = ROOT.resolve("launcher/target/secure-kafka-it-logs");
         Files.createDirectories(kept);
         if (layout != null && Files.isDirectory(layout.logDir())) {
             try (Stream<Path> files = Files.list(layout.logDir())) {
                 for (Path file : files.toList()) {
-                    Files.copy(file, kept.resolve(file.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.copy(file, kept.resolve(file.getFileName()), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
         }
@@ -280,14 +287,13 @@ class SecureKafkaIT {
     }
 
     private static void assertExitsWith(ManagedProcess process, int code, String line) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (process.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        if (process.isAlive()) {
+        try {
+            Await.until(process.name() + " to exit after Kafka refused it", Duration.ofSeconds(90),
+                    () -> !process.isAlive());
+        } catch (AssertionError stillRunning) {
             process.stop();
-            fail(process.name() + " still running 90 s after Kafka refused it; last lines:\n"
-                    + LocalStack.tail(process.log()));
+            throw new AssertionError(stillRunning.getMessage() + "; last lines:\n" + LocalStack.tail(process.log()),
+                    stillRunning);
         }
         String output = Files.readString(process.log(), StandardCharsets.UTF_8);
         assertThat(output).as(process.name()).contains(line);

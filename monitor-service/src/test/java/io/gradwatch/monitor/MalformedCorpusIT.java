@@ -17,6 +17,7 @@ import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import io.micrometer.core.instrument.Counter;
@@ -32,7 +33,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -79,11 +79,7 @@ class MalformedCorpusIT {
 
     @BeforeAll
     static void freshTopics(KafkaBroker broker) throws Exception {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         // Earlier test classes of this JVM left records on the shared topics: drop them, so this
         // test's monitor (a new application, reading from the earliest offset) sees only the corpus.
         broker.deleteAllRecords(List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS, Topics.DLQ));
@@ -135,10 +131,8 @@ class MalformedCorpusIT {
             assertThat(recordsIn).isEqualTo(corpus.size());
 
             // The monitor's own counters: every record in is accepted, a duplicate, late or a dead letter.
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (processed(monitor) + dlq(monitor) < recordsIn && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-            }
+            Await.until("all " + recordsIn + " records counted (processed + dead letters)", Duration.ofSeconds(90),
+                    () -> processed(monitor) + dlq(monitor), counted -> counted >= recordsIn);
             Map<String, Long> dlqByReason = dlqByReason(monitor);
             long accepted = count(monitor, "gradwatch.monitor.accepted.records");
             long duplicates = count(monitor, "gradwatch.monitor.duplicate.records");
@@ -529,19 +523,27 @@ class MalformedCorpusIT {
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (var consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            boolean quiet = false;
-            while ((records.size() < expected || !quiet) && System.nanoTime() < deadline) {
-                int before = records.size();
-                consumer.poll(Duration.ofMillis(records.size() < expected ? 300 : 1500)).forEach(record -> {
-                    if (keyPrefix == null || key(record).startsWith(keyPrefix)) {
-                        records.add(record);
-                    }
-                });
-                quiet = records.size() >= expected && records.size() == before;
-            }
+            Await.until(expected + " records on " + topic, Duration.ofSeconds(60), () -> {
+                poll(consumer, Duration.ofMillis(300), keyPrefix, records);
+                return records.size();
+            }, count -> count >= expected);
+            // Then until a longer poll brings nothing: a record beyond the expected ones (a duplicate) shows.
+            Await.until("no more records on " + topic, Duration.ofSeconds(60),
+                    () -> poll(consumer, Duration.ofMillis(1500), keyPrefix, records), added -> added == 0);
         }
         return records;
+    }
+
+    /** One poll; adds the records whose key starts with the prefix (all for a null prefix), returns how many. */
+    private static int poll(KafkaConsumer<byte[], byte[]> consumer, Duration timeout, String keyPrefix,
+                            List<ConsumerRecord<byte[], byte[]>> records) {
+        int before = records.size();
+        consumer.poll(timeout).forEach(record -> {
+            if (keyPrefix == null || key(record).startsWith(keyPrefix)) {
+                records.add(record);
+            }
+        });
+        return records.size() - before;
     }
 
     private static String key(ConsumerRecord<byte[], byte[]> record) {
@@ -557,11 +559,8 @@ class MalformedCorpusIT {
         return streams.metadataForLocalThreads().stream().map(ThreadMetadata::threadName).sorted().toList();
     }
 
-    private static void awaitRunning(KafkaStreams streams) throws InterruptedException, ExecutionException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (streams.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+    private static void awaitRunning(KafkaStreams streams) {
+        Await.until("the monitor's streams running", Duration.ofSeconds(60), streams::state,
+                KafkaStreams.State.RUNNING::equals);
     }
 }

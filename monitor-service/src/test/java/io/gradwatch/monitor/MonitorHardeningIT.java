@@ -14,6 +14,7 @@ import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import io.micrometer.core.instrument.Counter;
@@ -36,7 +37,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -85,11 +86,7 @@ class MonitorHardeningIT {
     @BeforeAll
     static void startMonitor(KafkaBroker kafka) throws Exception {
         broker = kafka;
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         // A new application reads from the earliest offset: drop what earlier test classes left, so
         // the monitor's counters count this test's records only.
         broker.deleteAllRecords(List.of(Topics.GRADIENTS, Topics.SUMMARIES, Topics.STEPS, Topics.DLQ));
@@ -107,7 +104,7 @@ class MonitorHardeningIT {
         overrides.put("http.port", "0");
         monitor = MonitorMain.start(MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(),
                 overrides)));
-        await("the monitor RUNNING", Duration.ofSeconds(90),
+        Await.until("the monitor RUNNING", Duration.ofSeconds(90),
                 () -> monitor.streams().state() == KafkaStreams.State.RUNNING);
         firstThreads = threadNames();
     }
@@ -217,11 +214,12 @@ class MonitorHardeningIT {
                 producer.flush();
                 // Keep the monitor near: what is sent in the budget is also processed in it.
                 long sentSoFar = sentCount;
-                await("the monitor to catch up", Duration.ofSeconds(60), () -> books() - before >= sentSoFar - 2_000);
+                Await.until("the monitor to catch up", Duration.ofSeconds(60),
+                        () -> books() - before >= sentSoFar - 2_000);
             }
         }
         long sent = sentCount;
-        await("every fuzzed record counted", Duration.ofSeconds(90), () -> books() - before >= sent);
+        Await.until("every fuzzed record counted", Duration.ofSeconds(90), () -> books() - before >= sent);
         long counted = books() - before;
         Map<String, Long> reasons = dlqByReason();
         System.err.printf("broker fuzz (seed %d, %s): %d records in, %d counted; dead letters %s%n", SEED, FUZZ, sent,
@@ -238,12 +236,12 @@ class MonitorHardeningIT {
     @Order(3)
     void readyzAnswers503WhileAStreamThreadIsMissingAnd200OnceItIsBack() throws Exception {
         URI readyz = monitor.http().baseUri().resolve("/readyz");
-        await("/readyz 200", Duration.ofSeconds(60), () -> status(readyz) == 200);
+        Await.until("/readyz 200", Duration.ofSeconds(60), () -> status(readyz) == 200);
         assertThat(monitor.streams().removeStreamThread(Duration.ofSeconds(30))).isPresent();
-        await("/readyz 503 without a stream thread", Duration.ofSeconds(30), () -> status(readyz) == 503);
+        Await.until("/readyz 503 without a stream thread", Duration.ofSeconds(30), () -> status(readyz) == 503);
         System.err.println("readyz without its stream thread: " + body(readyz).trim());
         assertThat(monitor.streams().addStreamThread()).isPresent();
-        await("/readyz 200 with the thread back", Duration.ofSeconds(90), () -> status(readyz) == 200);
+        Await.until("/readyz 200 with the thread back", Duration.ofSeconds(90), () -> status(readyz) == 200);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -341,7 +339,7 @@ class MonitorHardeningIT {
     }
 
     private static List<ConsumerRecord<byte[], byte[]>> read(String topic, int expected,
-                                                             java.util.function.Predicate<ConsumerRecord<byte[], byte[]>> wanted) {
+                                                             Predicate<ConsumerRecord<byte[], byte[]>> wanted) {
         Properties props = broker.clientProperties();
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "hardening-read-" + System.nanoTime());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -349,14 +347,14 @@ class MonitorHardeningIT {
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (var consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (records.size() < expected && System.nanoTime() < deadline) {
+            Await.until(expected + " wanted records on " + topic, Duration.ofSeconds(90), () -> {
                 consumer.poll(Duration.ofMillis(300)).forEach(record -> {
                     if (wanted.test(record)) {
                         records.add(record);
                     }
                 });
-            }
+                return records.size();
+            }, count -> count >= expected);
         }
         return records;
     }
@@ -402,14 +400,4 @@ class MonitorHardeningIT {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    /** Polls {@code condition} every 100 ms until it holds; fails naming {@code what} after {@code timeout}. */
-    private static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
-            }
-            Thread.sleep(100);
-        }
-    }
 }

@@ -9,6 +9,7 @@ import io.gradwatch.protocol.v1.CellType;
 import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import java.net.URI;
@@ -54,11 +55,7 @@ class MonitorHttpBadInputIT {
 
     @BeforeAll
     static void start(KafkaBroker broker) throws Exception {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         Map<String, String> overrides = new HashMap<>();
         overrides.put("kafka.bootstrap.servers", broker.bootstrapServers());
         overrides.put("kafka.state.dir", state.toString());
@@ -67,10 +64,8 @@ class MonitorHttpBadInputIT {
         monitor = MonitorMain.start(MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(),
                 overrides)));
         base = monitor.http().baseUri().toString();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (monitor.streams().state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
+        Await.until("the monitor's streams running", Duration.ofSeconds(60), monitor.streams()::state,
+                KafkaStreams.State.RUNNING::equals);
         try (var producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
                 new ByteArraySerializer())) {
             for (int t = 0; t < 3; t++) {
@@ -82,9 +77,8 @@ class MonitorHttpBadInputIT {
             }
         }
         String health = base + "/runs/" + URLEncoder.encode(RUN, StandardCharsets.UTF_8) + "/health";
-        while (get(health).statusCode() != 200 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
+        Await.until("the run's health at " + health, Duration.ofSeconds(60), () -> get(health).statusCode(),
+                status -> status == 200);
     }
 
     @AfterAll
@@ -95,20 +89,20 @@ class MonitorHttpBadInputIT {
     }
 
     @Test
-    void healthz() throws Exception {
+    void healthzAnswersWhateverItsParametersAndOnlyToGet() throws Exception {
         assertThat(get(base + "/healthz").statusCode()).isEqualTo(200);
         assertThat(get(base + "/healthz?anything=1").statusCode()).isEqualTo(200); // probes ignore parameters
         wrongMethods("/healthz");
     }
 
     @Test
-    void readyz() throws Exception {
+    void readyzAnswersOnceTheMonitorRunsAndOnlyToGet() throws Exception {
         assertThat(get(base + "/readyz").statusCode()).isEqualTo(200);
         wrongMethods("/readyz");
     }
 
     @Test
-    void metrics() throws Exception {
+    void metricsCarryTheMonitorsCountersButNoRunIds() throws Exception {
         HttpResponse<String> metrics = get(base + "/metrics");
         assertThat(metrics.statusCode()).isEqualTo(200);
         assertThat(metrics.body()).contains("gradwatch_monitor_accepted_records_total")
@@ -117,7 +111,7 @@ class MonitorHttpBadInputIT {
     }
 
     @Test
-    void runs() throws Exception {
+    void runsListTheKnownRunAndTakeOnlyAValidScope() throws Exception {
         assertThat(get(base + "/runs").body()).contains("\"run\":\"" + RUN + "\"");
         assertThat(get(base + "/runs?scope=local").statusCode()).isEqualTo(200);
         assertThat(get(base + "/runs?scope=all").statusCode()).isEqualTo(200);
@@ -131,7 +125,7 @@ class MonitorHttpBadInputIT {
     }
 
     @Test
-    void runHealth() throws Exception {
+    void aRunsHealthIsFoundByItsEncodedIdAndMalformedIdsAreRefused() throws Exception {
         String known = "/runs/" + URLEncoder.encode(RUN, StandardCharsets.UTF_8) + "/health";
         HttpResponse<String> ok = get(base + known);
         assertThat(ok.statusCode()).isEqualTo(200);
@@ -150,7 +144,7 @@ class MonitorHttpBadInputIT {
     }
 
     @Test
-    void unknownPaths() throws Exception {
+    void unknownPathsAreNotFound() throws Exception {
         for (String path : List.of("/", "/run", "/runs/", "/runs/x", "/runs/x/health/extra", "/RUNS",
                 "/%2e%2e/%2e%2e/etc/passwd", "/metrics/x", "/" + "z".repeat(5000))) {
             assertError(get(base + path), 404, "no such path");

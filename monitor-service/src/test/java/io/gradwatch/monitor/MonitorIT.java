@@ -18,6 +18,7 @@ import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import java.net.URI;
@@ -31,6 +32,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -55,11 +57,7 @@ class MonitorIT {
 
     @BeforeAll
     static void createTopics(KafkaBroker broker) {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
     }
 
     /** Each test's monitor is a new application that reads from the earliest offset: it sees only its own records. */
@@ -193,23 +191,15 @@ class MonitorIT {
                 }
             }
             HttpClient client = HttpClient.newHttpClient();
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             for (String run : runs) {
                 for (MonitorMain.Running instance : List.of(first, second)) {
-                    int status;
-                    String body;
-                    do {
-                        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(
-                                instance.http().baseUri() + "/runs/" + run + "/health")).build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        status = response.statusCode();
-                        body = response.body();
-                        if (status != 200) {
-                            Thread.sleep(200);
-                        }
-                    } while (status != 200 && System.nanoTime() < deadline);
-                    assertThat(status).as(body).isEqualTo(200);
-                    assertThat(body).contains("\"run\":\"" + run + "\"");
+                    URI health = URI.create(instance.http().baseUri() + "/runs/" + run + "/health");
+                    HttpResponse<String> response = Await.until(health + " answering", Duration.ofSeconds(60),
+                            () -> client.send(HttpRequest.newBuilder(health).build(),
+                                    HttpResponse.BodyHandlers.ofString()),
+                            answer -> answer.statusCode() == 200);
+                    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+                    assertThat(response.body()).contains("\"run\":\"" + run + "\"");
                 }
             }
             String all = client.send(HttpRequest.newBuilder(URI.create(first.http().baseUri() + "/runs")).build(),
@@ -227,17 +217,14 @@ class MonitorIT {
         return MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), overrides));
     }
 
-    private static void awaitRunning(KafkaStreams streams) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (streams.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertThat(streams.state()).isEqualTo(KafkaStreams.State.RUNNING);
+    private static void awaitRunning(KafkaStreams streams) {
+        Await.until("the monitor's streams running", Duration.ofSeconds(60), streams::state,
+                KafkaStreams.State.RUNNING::equals);
     }
 
     /** Reads a topic with read_committed until {@code expected} records of the run came, then a little longer. */
     private static List<Object> readUntil(KafkaBroker broker, String topic, String run, int expected,
-                                          java.util.function.Function<byte[], Object> decode) {
+                                          Function<byte[], Object> decode) {
         Properties props = broker.clientProperties();
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "it-read-" + System.nanoTime());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -246,14 +233,14 @@ class MonitorIT {
         Predicate<ConsumerRecord<String, byte[]>> ours = r -> run.equals(r.key());
         try (var consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (records.size() < expected && System.nanoTime() < deadline) {
+            Await.until(expected + " records of " + run + " on " + topic, Duration.ofSeconds(60), () -> {
                 consumer.poll(Duration.ofMillis(300)).forEach(r -> {
                     if (ours.test(r)) {
                         records.add(decode.apply(r.value()));
                     }
                 });
-            }
+                return records.size();
+            }, count -> count >= expected);
             consumer.poll(Duration.ofSeconds(2)).forEach(r -> {
                 if (ours.test(r)) {
                     records.add(decode.apply(r.value()));

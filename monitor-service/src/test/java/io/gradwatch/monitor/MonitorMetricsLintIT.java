@@ -29,11 +29,7 @@ class MonitorMetricsLintIT {
     @Test
     void metricsPassPromtoolFromStartUntilEveryKafkaClientMeterIsBound(KafkaBroker broker, @TempDir Path state,
                                                                       @TempDir Path scrapes) throws Exception {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // created by an earlier test class of this JVM
-        }
+        broker.ensureTopics(Topics.ALL, 2);
         Map<String, String> overrides = new HashMap<>();
         overrides.put("kafka.bootstrap.servers", broker.bootstrapServers());
         overrides.put("kafka.state.dir", state.toString());

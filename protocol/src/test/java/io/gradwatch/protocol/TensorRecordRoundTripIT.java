@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import java.time.Duration;
@@ -53,10 +54,10 @@ class TensorRecordRoundTripIT {
         try (var consumer = new KafkaConsumer<>(consumerProps, new StringDeserializer(),
                 GradwatchSerdes.tensorRecord().deserializer())) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (received.size() < sent.size() && System.nanoTime() < deadline) {
+            Await.until("the " + sent.size() + " records sent to " + topic, Duration.ofSeconds(60), () -> {
                 consumer.poll(Duration.ofMillis(500)).forEach(received::add);
-            }
+                return received.size();
+            }, count -> count >= sent.size());
         }
 
         assertThat(received).hasSize(sent.size());

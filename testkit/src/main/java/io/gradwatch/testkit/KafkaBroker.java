@@ -3,9 +3,11 @@ package io.gradwatch.testkit;
 import io.gradwatch.localkafka.LocalKafka;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -14,7 +16,9 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * The real Kafka broker an integration test talks to, however it was obtained (see
@@ -77,6 +81,38 @@ public final class KafkaBroker {
             throw new IllegalStateException(e);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("could not create topics " + names + " on " + bootstrapServers, e);
+        }
+    }
+
+    /**
+     * Creates those of {@code names} that are not there yet; ones already there stay as they are. For
+     * the shared topics (such as {@code Topics.ALL}) that any test class of the JVM may have created first.
+     */
+    public void ensureTopics(Collection<String> names, int partitions) {
+        try (Admin admin = Admin.create(clientProperties())) {
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            List<NewTopic> missing = names.stream().filter(name -> !existing.contains(name))
+                    .map(name -> new NewTopic(name, partitions, (short) 1)).toList();
+            for (var created : admin.createTopics(missing).values().values()) {
+                awaitCreated(created);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not create topics " + names + " on " + bootstrapServers, e);
+        }
+    }
+
+    /** A topic another test class created meanwhile is there all the same. */
+    private static void awaitCreated(KafkaFuture<Void> created)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        try {
+            created.get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 package io.gradwatch.trainer;
 
-import io.gradwatch.common.config.ConfigException;
+import io.gradwatch.common.cli.CommandErrors;
 import io.gradwatch.trainer.cli.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,23 +15,13 @@ public final class TrainerMain implements Runnable {
     }
 
     /**
-     * Runs the command line; bad input gives one line on stderr and exit code 2, not a stack trace;
-     * Kafka refusing the credentials or ACLs gives one line naming that and exit code 1.
+     * Runs the command line: a bad flag, value or file gives one line on stderr and exit code 2; Kafka
+     * refusing the credentials or ACLs gives one line naming that and exit code 1; any other failure
+     * gives its line and then its stack trace, exit code 1.
      */
     public static int execute(String... args) {
-        CommandLine commandLine = new CommandLine(new TrainerMain());
-        commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> {
-            boolean userError = exception instanceof IllegalArgumentException || exception instanceof ConfigException;
-            line.getErr().println("gradwatch train: " + exception.getMessage());
-            if (exception instanceof TrainCommand.KafkaRefusedException) {
-                return 1; // the message says what Kafka refused and which settings to check
-            }
-            if (!userError) {
-                exception.printStackTrace(line.getErr());
-            }
-            return userError ? 2 : 1;
-        });
-        return commandLine.execute(args);
+        CommandErrors errors = CommandErrors.of("gradwatch train", TrainCommand.KafkaRefusedException.class);
+        return new CommandLine(new TrainerMain()).setExecutionExceptionHandler(errors).execute(args);
     }
 
     @Override

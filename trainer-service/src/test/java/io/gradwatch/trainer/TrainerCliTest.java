@@ -3,7 +3,10 @@ package io.gradwatch.trainer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -31,6 +34,17 @@ class TrainerCliTest {
         Result result = run(("train --no-kafka --steps 1 " + args).split("\\s+"));
         assertThat(result.exit).isEqualTo(2);
         assertThat(result.err).contains(message).doesNotContain("\tat ");
+    }
+
+    @Test
+    void aFailureWhileStartingGivesItsLineThenItsStackTraceAndExitOne() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Result result = run("train", "--no-kafka", "--steps", "1", "--metrics-port",
+                    Integer.toString(taken.getLocalPort()));
+            assertThat(result.exit).isEqualTo(1);
+            assertThat(result.err).startsWith("gradwatch train: cannot listen on 127.0.0.1:" + taken.getLocalPort())
+                    .contains("java.io.UncheckedIOException").contains("\tat ");
+        }
     }
 
     @Test

@@ -12,6 +12,7 @@ import io.gradwatch.protocol.v1.GradientSummary;
 import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
+import io.gradwatch.testkit.Await;
 import io.gradwatch.testkit.KafkaBroker;
 import io.gradwatch.testkit.KafkaBrokerExtension;
 import io.gradwatch.trainer.checkpoint.Checkpoint;
@@ -45,11 +46,7 @@ class TrainerKafkaIT {
 
     @BeforeAll
     static void createTopics(KafkaBroker broker) {
-        try {
-            broker.createTopics(Topics.ALL, 2);
-        } catch (IllegalStateException alreadyThere) {
-            // another test class of this JVM created them on the shared broker
-        }
+        broker.ensureTopics(Topics.ALL, 2);
     }
 
     @Test
@@ -160,14 +157,14 @@ class TrainerKafkaIT {
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
         try (var consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (records.size() < atLeast && System.nanoTime() < deadline) {
+            Await.until(atLeast + " records of " + runId + " on " + topic, Duration.ofSeconds(60), () -> {
                 for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
                     if (runId.equals(record.key())) {
                         records.add(record);
                     }
                 }
-            }
+                return records.size();
+            }, count -> count >= atLeast);
             // Anything beyond the expected count would show up within a short extra poll.
             consumer.poll(Duration.ofMillis(500)).forEach(r -> {
                 if (runId.equals(r.key())) {

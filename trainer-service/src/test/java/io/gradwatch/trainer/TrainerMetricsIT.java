@@ -2,6 +2,7 @@ package io.gradwatch.trainer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradwatch.testkit.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -33,16 +34,11 @@ class TrainerMetricsIT {
                     "--max-steps-per-second", "50", "--no-kafka", "--publish-every", "1000",
                     "--metrics-port", Integer.toString(port)));
             HttpClient client = HttpClient.newHttpClient();
-            String body = "";
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (!body.contains("gradwatch_trainer_step") && System.nanoTime() < deadline) {
-                try {
-                    body = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                            .build(), HttpResponse.BodyHandlers.ofString()).body();
-                } catch (java.io.IOException notYet) {
-                    Thread.sleep(100);
-                }
-            }
+            URI metrics = URI.create("http://127.0.0.1:" + port + "/metrics");
+            String body = Await.until(metrics + " to carry gradwatch_trainer_step", Duration.ofSeconds(30),
+                    () -> client.send(HttpRequest.newBuilder(metrics).build(), HttpResponse.BodyHandlers.ofString())
+                            .body(),
+                    text -> text.contains("gradwatch_trainer_step"));
             assertThat(body).contains("gradwatch_trainer_step{run=\"metrics-run\"}")
                     .contains("gradwatch_trainer_loss{run=\"metrics-run\"}")
                     .contains("gradwatch_trainer_dropped_records_total{run=\"metrics-run\"} 0.0");

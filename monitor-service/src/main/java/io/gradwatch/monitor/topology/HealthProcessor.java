@@ -76,27 +76,14 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     /** A TensorRecord from gradwatch.gradients or a GradientSummary from gradwatch.summaries. */
     @Override
     public void process(Record<String, MessageLite> record) {
-        MessageLite value = record.value();
-        if (value == null) {
-            // A tombstone: nothing to analyse, and nothing a publisher should send here.
-            throw new MalformedRecordException(MalformedRecordException.Reason.TOMBSTONE,
-                    "the record has no value (a tombstone)");
-        }
+        MessageLite value = RecordChecks.requireValue(record, "record");
         if (value instanceof GradientSummary summary) {
-            requireKey(record.key(), summary.getRunId());
+            RecordChecks.requireKeyOfRun(record.key(), summary.getRunId());
             processSummary(summary, record.timestamp());
         } else {
             TensorRecord tensor = (TensorRecord) value;
-            requireKey(record.key(), tensor.getRunId());
+            RecordChecks.requireKeyOfRun(record.key(), tensor.getRunId());
             processTensor(tensor, record.timestamp());
-        }
-    }
-
-    private static void requireKey(String key, String runId) {
-        if (!runId.equals(key)) {
-            // Keys decide partitions; a record keyed with another run would be analysed on the wrong instance.
-            throw new MalformedRecordException(MalformedRecordException.Reason.KEY_MISMATCH,
-                    "key " + describeKey(key) + " differs from run_id '" + runId + "'");
         }
     }
 
@@ -172,13 +159,6 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
             baseline.markPublishesPreact(now);
             baselines.put(layerKey, baseline);
         }
-    }
-
-    private static String describeKey(String key) {
-        if (key == null) {
-            return "null";
-        }
-        return "'" + (key.length() > 200 ? key.substring(0, 200) + "..." : key) + "'";
     }
 
     private void finish(String runId, long step, int layer, StepState state, boolean complete, long timestamp) {

@@ -6,7 +6,6 @@ import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Flag;
 import io.gradwatch.monitor.analysis.RunSteps;
 import io.gradwatch.monitor.analysis.StepRules;
-import io.gradwatch.protocol.MalformedRecordException;
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.RunMetadata;
@@ -60,16 +59,8 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
 
     @Override
     public void process(Record<String, StepRecord> record) {
-        StepRecord step = record.value();
-        if (step == null) {
-            throw new MalformedRecordException(MalformedRecordException.Reason.TOMBSTONE,
-                    "the step record has no value (a tombstone)");
-        }
-        if (!step.getRunId().equals(record.key())) {
-            // Keys decide partitions: a step keyed with another run would update the wrong instance's state.
-            throw new MalformedRecordException(MalformedRecordException.Reason.KEY_MISMATCH,
-                    "key differs from run_id '" + step.getRunId() + "'");
-        }
+        StepRecord step = RecordChecks.requireValue(record, "step record");
+        RecordChecks.requireKeyOfRun(record.key(), step.getRunId());
         String runId = step.getRunId();
         long now = context.currentSystemTimeMs();
         track(runId, step, now);

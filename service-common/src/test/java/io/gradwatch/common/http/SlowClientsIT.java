@@ -2,6 +2,7 @@ package io.gradwatch.common.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gradwatch.testkit.Await;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -82,8 +82,8 @@ class SlowClientsIT {
                 slowClients.add(SlowClient.announcingABody(service.port(), "POST /echo"));
                 int busy = Math.min(held, 2);
                 int queued = held - busy;
-                await(() -> service.workers().busy() == busy && service.workers().queued() == queued,
-                        Duration.ofSeconds(3), () -> { });
+                Await.until(busy + " workers busy and " + queued + " queued", Duration.ofSeconds(3),
+                        () -> service.workers().busy() == busy && service.workers().queued() == queued);
             }
             assertThat(service.rejectedRequests()).isZero();
             long start = System.nanoTime();
@@ -98,13 +98,8 @@ class SlowClientsIT {
             assertThat(Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("slow-http"))
                     .count()).as("threads of the server").isLessThanOrEqualTo(2 + 2 + 1);
             // The two held workers are cut after the timeout, the queued one a timeout later.
-            await(() -> {
-                try {
-                    return get(service, "/healthz", Duration.ofSeconds(2)).statusCode() == 200;
-                } catch (Exception e) {
-                    return false;
-                }
-            }, timeout.plusSeconds(3), () -> { });
+            Await.until("/healthz 200 once the slow clients are cut", timeout.plusSeconds(3),
+                    () -> get(service, "/healthz", Duration.ofSeconds(2)).statusCode() == 200);
             for (SlowClient slow : slowClients) {
                 assertThat(slow.closedAfter().get(2 * timeout.toMillis() + 3_000, TimeUnit.MILLISECONDS))
                         .isLessThan(2 * timeout.toMillis() + 1_500);
@@ -126,18 +121,9 @@ class SlowClientsIT {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    /** Polls {@code condition} (running {@code between} after each miss) until it holds or {@code within} passes. */
-    private static void await(BooleanSupplier condition, Duration within, Runnable between) throws InterruptedException {
-        long deadline = System.nanoTime() + within.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("condition within " + within).isLessThan(deadline);
-            between.run();
-            Thread.sleep(20);
-        }
-    }
-
     /** A raw socket that starts a request and never finishes it; completes with the ms until the server closed it. */
     private static final class SlowClient implements AutoCloseable {
+        private static final Duration DRIBBLE_PAUSE = Duration.ofMillis(50);
         private final String kind;
         private final Socket socket;
         private final CompletableFuture<Long> closedAfter = new CompletableFuture<>();
@@ -193,9 +179,9 @@ class SlowClientsIT {
                 while (!closedAfter.isDone()) {
                     out.write('x'); // one endless header value, 20 bytes a second
                     out.flush();
-                    Thread.sleep(50);
+                    Await.hold(DRIBBLE_PAUSE, "a slow client sends its header at 20 bytes a second");
                 }
-            } catch (IOException | InterruptedException stopped) {
+            } catch (IOException | IllegalStateException stopped) {
                 // the server closed the connection
             }
         }

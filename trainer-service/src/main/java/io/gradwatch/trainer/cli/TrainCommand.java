@@ -1,5 +1,6 @@
 package io.gradwatch.trainer.cli;
 
+import io.gradwatch.common.cli.UsageException;
 import io.gradwatch.common.config.Settings;
 import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
@@ -25,6 +26,7 @@ import io.gradwatch.trainer.publish.GradientPublisher;
 import io.gradwatch.trainer.publish.KafkaGradientPublisher;
 import io.gradwatch.trainer.publish.PublishMode;
 import io.gradwatch.trainer.tasks.SequenceTask;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -215,11 +217,10 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Preset base = preset == null ? null : Preset.fromCliName(preset);
-        Settings settings = Settings.fromEnvironment(Map.of(), config, bootstrapServers == null ? Map.of()
-                : Map.of("kafka.bootstrap.servers", bootstrapServers));
-        TrainingSpec spec = spec(base, settings);
-        TrainingSetup setup = TrainingSetup.of(spec, features == null ? 1 : features);
+        Input input = UsageException.whileReadingInput(this::readInput);
+        Settings settings = input.settings();
+        TrainingSpec spec = input.spec();
+        TrainingSetup setup = input.setup();
         SequenceTask sequenceTask = setup.task();
         Network network = setup.network();
         if (setup.firstStep() > 0) {
@@ -285,6 +286,18 @@ public final class TrainCommand implements Callable<Integer> {
                 outcome.gradNorm(), outcome.published().sentRecords(), outcome.published().droppedRecords(),
                 outcome.published().failedRecords());
         return 0;
+    }
+
+    /** What the flags, settings and files say; a value they cannot give is the user's to fix. */
+    private record Input(Settings settings, TrainingSpec spec, TrainingSetup setup) {
+    }
+
+    private Input readInput() throws IOException {
+        Preset base = preset == null ? null : Preset.fromCliName(preset);
+        Settings settings = Settings.fromEnvironment(Map.of(), config, bootstrapServers == null ? Map.of()
+                : Map.of("kafka.bootstrap.servers", bootstrapServers));
+        TrainingSpec spec = spec(base, settings);
+        return new Input(settings, spec, TrainingSetup.of(spec, features == null ? 1 : features));
     }
 
     /**
