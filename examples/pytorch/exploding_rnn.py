@@ -16,11 +16,10 @@ nn.RNN/LSTM/GRU only, so this run publishes StepRecords alone (probe_every=0): t
 step-level rules judge it from the loss and the global norm that watcher.clip_grad_norm_ records.
 
 With the closed loop (the default here), the monitor's EXPLODING (the global norm spiking past 10x
-its recent mean) brings set_clip_norm 1.0, which keeps the run finite over its 150 steps (not
-healthy: Adam hardly notices a clip); if the loss kept climbing for 10 step records it would send
-scale_learning_rate x0.1. The warm-up sets the rate through watcher.set_learning_rate, which
-multiplies the schedule by every scale applied so far: assigned directly, the warm-up would undo
-such a command at the next step. The script prints each command as it takes effect and how the
+its recent mean) brings scale_learning_rate x0.1 at once: the run's metadata says Adam, whose
+steps a clip would not shrink. The warm-up sets the rate through watcher.set_learning_rate, which
+multiplies the schedule by every scale applied so far (assigned directly, the warm-up would undo
+the command at the next step); the run recovers and learns the task. The script prints each command as it takes effect and how the
 run ended; --result FILE writes that as JSON (PythonClientIT reads it). examples/pytorch/README.md
 has the figures and what the closed loop can and cannot rescue.
 """

@@ -112,6 +112,15 @@ public final class RunBoard {
         return recent.get(recent.size() / 2);
     }
 
+    /**
+     * How many training steps the monitor's analysis trails the run by: its latest StepRecord's
+     * step minus its latest LayerHealth's; -1 before it has both.
+     */
+    public long analysisLag(String runId) {
+        RunRow row = rows.get(runId);
+        return row == null || row.step < 0 || row.healthStep < 0 ? -1 : Math.max(0, row.step - row.healthStep);
+    }
+
     public Set<String> runs() {
         return rows.keySet();
     }

@@ -37,9 +37,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code closed_loop=True}) sends a stop that reaches the script's on_stop callback after its
  * checkpoint hook. And examples/pytorch/exploding_rnn.py, an Adam warm-up that blows a leaky-ReLU
  * IRNN up (StepRecords only): the step-level EXPLODING fires on its global-norm spike, the
- * set_clip_norm it brings reaches the script and is applied, and the run ends its 150 steps with a
- * finite loss, where without the loop its gradient norm is Inf at step 90 (test_exploding_example.py).
- * Finite, not healthy: examples/pytorch/README.md says what the clip does and does not do for Adam.
+ * scale_learning_rate it brings (an Adam run: a clip would not shrink its steps) reaches the script
+ * and is applied under its warm-up schedule, the explosion resolves and the run ends its 150 steps
+ * with a finite loss, where without the loop its gradient norm is Inf at step 90
+ * (test_exploding_example.py).
  */
 class PythonClientIT {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -117,7 +118,8 @@ class PythonClientIT {
     }
 
     @Test
-    void theClosedLoopsClipReachesAnExplodingAdamWarmUpWhichThenEndsFinite(@TempDir Path dir) throws Exception {
+    void theClosedLoopLowersTheLearningRateOfAnExplodingAdamWarmUpAndTheRunRecovers(@TempDir Path dir)
+            throws Exception {
         if (!Files.isExecutable(Path.of(PYTHON))) {
             fail(PYTHON + " is not installed: install Debian's python3-torch, python3-protobuf and "
                     + "python3-confluent-kafka (./gradwatch test does)");
@@ -146,16 +148,20 @@ class PythonClientIT {
                 AlertEvent exploding = find(alerts, run, AlertType.EXPLODING, AlertState.FIRING);
                 assertThat(exploding).as("EXPLODING fired; alerts: %s", alerts).isNotNull();
                 assertThat(exploding.getLayer()).as("the step-level rule (StepRecords only)").isEqualTo(-1);
-                AlertEvent clip = find(alerts, run, AlertType.EXPLODING, AlertState.ACTION_TAKEN);
-                assertThat(clip).as("the closed loop acted; alerts: %s", alerts).isNotNull();
-                assertThat(clip.getAction().getSetClipNorm().getMaxNorm()).as("the first rung: %s", clip).isEqualTo(1.0);
+                AlertEvent action = find(alerts, run, AlertType.EXPLODING, AlertState.ACTION_TAKEN);
+                assertThat(action).as("the closed loop acted; alerts: %s", alerts).isNotNull();
+                assertThat(action.getAction().getScaleLearningRate().getFactor()).as("Adam's first rung: %s", action)
+                        .isEqualTo(0.1);
+                assertThat(find(alerts, run, AlertType.EXPLODING, AlertState.RESOLVED)).as("the explosion resolved; "
+                        + "alerts: %s", alerts).isNotNull();
                 assertThat(find(alerts, run, AlertType.NON_FINITE, AlertState.FIRING)).as("no NaN/Inf").isNull();
 
                 JsonNode commands = outcome.path("commands");
                 assertThat(commands.size()).as(log(dir, "warmup")).isPositive();
-                assertThat(commands.get(0).path("ids").get(0).asText()).as("the clip reached the script")
-                        .isEqualTo(clip.getAction().getCommandId());
-                assertThat(commands.get(0).path("clip_norm").asDouble()).as("and was applied").isEqualTo(1.0);
+                assertThat(commands.get(0).path("ids").get(0).asText()).as("the command reached the script")
+                        .isEqualTo(action.getAction().getCommandId());
+                assertThat(commands.get(0).path("learning_rate_scale").asDouble()).as("and was applied")
+                        .isEqualTo(0.1);
                 assertThat(commands.get(0).path("step").asLong()).isGreaterThan(exploding.getStep());
                 assertThat(outcome.path("stop").isNull()).as("not stopped: %s", outcome.path("stop")).isTrue();
                 assertThat(outcome.path("finite").asBoolean()).as(log(dir, "warmup")).isTrue();

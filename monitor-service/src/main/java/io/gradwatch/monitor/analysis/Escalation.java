@@ -9,7 +9,8 @@ import io.gradwatch.protocol.v1.StepRecord;
  * gradient norm are finite and the loss is no higher than the worst loss of the window before
  * the loop engaged. Healthy for the resolve window: the alert resolves. Not healthy
  * {@code escalateAfter} records after an action: the next rung (clip -> scale the learning rate
- * down -> stop). A non-finite value stops at once, whatever the rung.
+ * down -> stop; an adaptive optimizer's run starts at the learning rate). A non-finite value
+ * stops at once, whatever the rung.
  */
 public final class Escalation {
     private Escalation() {
@@ -24,6 +25,15 @@ public final class Escalation {
     /** The loop engaged by the first action (the clip) for an alert of {@code layer}. */
     public static RunSteps.Loop engage(int layer, double lossCeiling) {
         return new RunSteps.Loop(1, 0, 0, lossCeiling, layer, false);
+    }
+
+    /**
+     * The loop engaged on the second rung, the learning rate: for an adaptive optimizer (Adam,
+     * RMSprop), which divides the step by the gradient's running scale, so a clipped gradient moves
+     * the weights as far and the clip rung would only spend {@code escalateAfter} records.
+     */
+    public static RunSteps.Loop engageAtLearningRate(int layer, double lossCeiling) {
+        return new RunSteps.Loop(2, 0, 0, lossCeiling, layer, false);
     }
 
     public static Decision follow(RunSteps.Loop loop, StepRecord record, Thresholds th, StepThresholds st) {

@@ -76,9 +76,7 @@ public final class Remedies {
         } else {
             fixes.add("clip the gradient norm (e.g. clip_grad_norm_ to 1)");
         }
-        String optimizer = run.getOptimizer().toLowerCase(Locale.ROOT);
-        boolean adaptive = optimizer.contains("adam") || optimizer.contains("rmsprop") || optimizer.contains("adagrad");
-        if (adaptive) {
+        if (adaptive(run)) {
             fixes.add("lower the learning rate (" + run.getOptimizer() + " normalises the step, so clipping alone "
                     + "does not shrink it)");
         } else {
@@ -87,6 +85,15 @@ public final class Remedies {
         }
         fixes.add("or initialise W_hh smaller");
         return fixes;
+    }
+
+    /**
+     * Whether the run's optimizer divides each step by a running scale of the gradient (Adam,
+     * RMSprop, Adagrad and their variants): clipping the gradient then hardly changes the step.
+     */
+    public static boolean adaptive(RunMetadata run) {
+        String optimizer = run.getOptimizer().toLowerCase(Locale.ROOT);
+        return optimizer.contains("adam") || optimizer.contains("rmsprop") || optimizer.contains("adagrad");
     }
 
     private static List<String> deadRelu(RunMetadata run) {

@@ -4,6 +4,7 @@ import com.google.protobuf.MessageLite;
 import io.gradwatch.monitor.MonitorConfig;
 import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Escalation;
+import io.gradwatch.monitor.analysis.Remedies;
 import io.gradwatch.monitor.analysis.RunSteps;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
@@ -17,7 +18,8 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * The closed loop, shared by both processors: EXPLODING firing -> set_clip_norm; then, for a run
+ * The closed loop, shared by both processors: EXPLODING firing -> set_clip_norm (for an Adam or
+ * RMSprop run, whose steps a clip hardly shrinks: scale_learning_rate at once); then, for a run
  * that sends StepRecords, the loop follows the effect ({@link Escalation}) and escalates to
  * scale_learning_rate and stop, or resolves the alert; NON_FINITE firing -> stop (the trainer
  * restores its last good checkpoint). Every action is also an ACTION_TAKEN AlertEvent.
@@ -50,16 +52,25 @@ final class ClosedLoop {
         }
         RunSteps steps = runSteps.get(runId);
         if (type == AlertType.EXPLODING) {
+            if (steps != null && steps.loop().engaged()) {
+                return;
+            }
+            RunInfo info = runs.get(runId);
+            boolean adaptive = info != null && Remedies.adaptive(info.metadata());
             if (steps != null) {
-                if (steps.loop().engaged()) {
-                    return;
-                }
-                steps.loop(Escalation.engage(layer, steps.worstLoss()));
+                steps.loop(adaptive ? Escalation.engageAtLearningRate(layer, steps.worstLoss())
+                        : Escalation.engage(layer, steps.worstLoss()));
                 runSteps.put(runId, steps);
             }
-            send(context, runId, layer, step, type, ControlCommand.newBuilder().setSetClipNorm(
-                    ControlCommand.SetClipNorm.newBuilder().setMaxNorm(config.closedLoopClipNorm())),
-                    "EXPLODING gradients " + where(layer) + " at step " + step, timestamp, now);
+            String reason = "EXPLODING gradients " + where(layer) + " at step " + step;
+            if (adaptive) {
+                send(context, runId, layer, step, type, scaleLearningRate(), reason + "; " + info.metadata()
+                        .getOptimizer() + " normalises the step, so a clip would not shrink it", timestamp, now);
+            } else {
+                send(context, runId, layer, step, type, ControlCommand.newBuilder().setSetClipNorm(
+                        ControlCommand.SetClipNorm.newBuilder().setMaxNorm(config.closedLoopClipNorm())), reason,
+                        timestamp, now);
+            }
         } else {
             if (steps != null) {
                 RunSteps.Loop loop = steps.loop();
@@ -82,15 +93,13 @@ final class ClosedLoop {
         int layer = before.layer();
         switch (decision.action()) {
             case SCALE_LEARNING_RATE -> send(context, runId, layer, record.getStep(), AlertType.EXPLODING,
-                    ControlCommand.newBuilder().setScaleLearningRate(ControlCommand.ScaleLearningRate.newBuilder()
-                            .setFactor(config.stepThresholds().learningRateFactor())),
-                    String.format(Locale.ROOT, "clipping did not help within %d step records (loss %.4g, worst "
+                    scaleLearningRate(), String.format(Locale.ROOT, "clipping did not help within %d step records (loss %.4g, worst "
                             + "before %.4g)", config.stepThresholds().escalateAfter(), record.getLoss(),
                             before.lossCeiling()), timestamp, now);
             case STOP -> send(context, runId, layer, record.getStep(), AlertType.EXPLODING,
                     ControlCommand.newBuilder().setStop(ControlCommand.Stop.getDefaultInstance()),
-                    String.format(Locale.ROOT, "clipping and a lower learning rate did not help within %d step "
-                            + "records (loss %.4g)", config.stepThresholds().escalateAfter(), record.getLoss()),
+                    String.format(Locale.ROOT, "a lower learning rate did not help within %d step records "
+                            + "(loss %.4g)", config.stepThresholds().escalateAfter(), record.getLoss()),
                     timestamp, now);
             case RESOLVE -> {
                 alerts.delete(StoreKeys.alert(runId, layer, AlertType.EXPLODING.name()));
@@ -108,6 +117,11 @@ final class ClosedLoop {
         }
     }
 
+    private ControlCommand.Builder scaleLearningRate() {
+        return ControlCommand.newBuilder().setScaleLearningRate(ControlCommand.ScaleLearningRate.newBuilder()
+                .setFactor(config.stepThresholds().learningRateFactor()));
+    }
+
     private void send(ProcessorContext<String, MessageLite> context, String runId, int layer, long step,
                       AlertType type, ControlCommand.Builder command, String reason, long timestamp, long now) {
         ControlCommand built = command.setRunId(runId).setCommandId("gradwatch-" + UUID.randomUUID())
@@ -115,7 +129,7 @@ final class ClosedLoop {
         context.forward(new Record<>(runId, built, timestamp));
         context.forward(new Record<>(runId, AlertEvent.newBuilder().setRunId(runId).setLayer(layer).setStep(step)
                 .setType(type).setState(AlertState.ACTION_TAKEN)
-                .setSeverity(io.gradwatch.monitor.analysis.Remedies.severity(type))
+                .setSeverity(Remedies.severity(type))
                 .setMessage("closed loop: " + reason + " -> " + built.getCommandCase())
                 .setAction(built).setEventTimeMs(now).build(), timestamp));
         events.alert(type, AlertState.ACTION_TAKEN);

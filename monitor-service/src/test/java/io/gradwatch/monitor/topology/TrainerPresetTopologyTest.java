@@ -109,35 +109,47 @@ class TrainerPresetTopologyTest {
     /**
      * The demo's rescued run: warmup-overshoot at T = 20 (at T = 50 the weights are lost within two
      * steps of the first alert, before any action can land), publishing every 5th step like the demo,
-     * the commands reaching the trainer 2 to 5 steps after the step that caused them (the demo's
-     * trainers run at 20 steps/s and see a command ~140 ms after its step). Clipping does not help an
-     * Adam run, so the loop escalates to the learning rate, and the run recovers. Measured outside
-     * this range (seed 1): lags of 1 and 7 to 10 steps rescue it too, 6 and 12 end in the loop's stop;
-     * seed 3 ends in the stop, seed 2 never explodes (docs/signals.md).
+     * the commands reaching the trainer 1 to 12 steps after the step that caused them. It is an Adam
+     * run, whose steps a clip would not shrink, so the loop lowers the learning rate at once, and the
+     * run recovers at every lag (with clip first, lags of 6 and 12 ended in the loop's stop), and for
+     * seed 3 too (which explodes at step 60; seeds 2, 4 and 5 never explode). docs/signals.md.
      */
     @Test
-    void theClosedLoopRescuesAWarmUpOvershootByClippingThenLoweringTheLearningRate() {
-        for (int lag = 2; lag <= 5; lag++) {
+    void theClosedLoopRescuesAWarmUpOvershootByLoweringTheLearningRateWhateverTheCommandsLag() {
+        for (int[] seedAndLag : rescueCases()) {
+            int seed = seedAndLag[0];
+            int lag = seedAndLag[1];
             start();
             Trace trace = train(lag, "--preset", "warmup-overshoot", "--run-id", "rescued", "--steps", "300",
                     "--publish-every", "5", "--task", "long-dependency", "--seq-len", "20",
-                    "--label", "gradwatch.closed-loop=true");
+                    "--label", "gradwatch.closed-loop=true", "--seed", Integer.toString(seed));
             StepRecord last = trace.records.get(trace.records.size() - 1);
             List<String> timeline = trace.alerts.stream().filter(a -> a.getType() == AlertType.EXPLODING
                     || a.getType() == AlertType.NON_FINITE).map(a -> a.getType() + ":" + a.getState()
                     + (a.hasAction() ? "(" + a.getAction().getCommandCase() + ")" : "") + "@" + a.getStep()).toList();
-            System.out.printf("rescue with a %d-step lag: %s; loss at step %d: %.3g%n", lag, timeline, last.getStep(),
-                    last.getLoss());
-            assertThat(String.join(" ", timeline)).as("lag %d", lag).matches("EXPLODING:FIRING@30 "
-                    + "EXPLODING:ACTION_TAKEN\\(SET_CLIP_NORM\\)@30 EXPLODING:ACTION_TAKEN\\(SCALE_LEARNING_RATE\\)@\\d+ "
-                    + "EXPLODING:RESOLVED@\\d+");
+            System.out.printf("seed %d, rescue with a %d-step lag: %s; loss at step %d: %.3g%n", seed, lag, timeline,
+                    last.getStep(), last.getLoss());
+            String fired = seed == 1 ? "30" : "\\d+";
+            assertThat(String.join(" ", timeline)).as("seed %d, lag %d", seed, lag).matches("EXPLODING:FIRING@" + fired
+                    + " EXPLODING:ACTION_TAKEN\\(SCALE_LEARNING_RATE\\)@" + fired + " EXPLODING:RESOLVED@\\d+");
             assertThat(trace.commandsSent).extracting(c -> c.getCommandCase().name())
-                    .containsExactly("SET_CLIP_NORM", "SCALE_LEARNING_RATE");
-            assertThat(last.getLoss()).as("lag %d", lag).isFinite().isLessThan(0.7);
+                    .containsExactly("SCALE_LEARNING_RATE");
+            assertThat(last.getLoss()).as("seed %d, lag %d", seed, lag).isFinite().isLessThan(0.7);
             assertThat(last.getLearningRate()).as("the schedule scaled by 0.1").isCloseTo(0.01,
                     offset(1e-12));
             close();
         }
+    }
+
+    private static List<int[]> rescueCases() {
+        List<int[]> cases = new ArrayList<>();
+        for (int lag = 1; lag <= 12; lag++) {
+            cases.add(new int[] {1, lag});
+        }
+        for (int lag = 2; lag <= 10; lag += 4) {
+            cases.add(new int[] {3, lag});
+        }
+        return cases;
     }
 
     /** One training run's published records and the alerts the topology emitted for them. */
