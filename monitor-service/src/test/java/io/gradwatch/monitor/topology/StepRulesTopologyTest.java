@@ -2,11 +2,7 @@ package io.gradwatch.monitor.topology;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.gradwatch.common.config.Settings;
-import io.gradwatch.monitor.MonitorConfig;
-import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.TensorRecords;
-import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.ActivationFunction;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
@@ -20,15 +16,9 @@ import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -39,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The step-level rules, explosions before NaN, and the closed loop's ladder, through the real topology. */
 class StepRulesTopologyTest {
     private static final int T = 5;
+    private MonitorDriver monitor;
     private TopologyTestDriver driver;
     private TestInputTopic<String, TensorRecord> gradients;
     @TempDir
@@ -48,27 +39,19 @@ class StepRulesTopologyTest {
     private TestOutputTopic<String, ControlCommand> control;
 
     private void start(Map<String, String> overrides) {
-        Map<String, String> all = new HashMap<>(overrides);
-        all.putIfAbsent("monitor.grace", "10s");
-        MonitorConfig config = MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), all));
-        Properties properties = MonitorTopology.streamsProperties(config, MonitorEvents.NONE);
-        // Its own state directory: test JVMs of other checkouts may run at the same time.
-        properties.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        driver = new TopologyTestDriver(MonitorTopology.build(config, MonitorEvents.NONE), properties,
-                Instant.parse("2026-11-23T00:00:00Z"));
-        gradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(),
-                GradwatchSerdes.tensorRecord().serializer());
-        steps = driver.createInputTopic(Topics.STEPS, new StringSerializer(), GradwatchSerdes.stepRecord().serializer());
-        alerts = driver.createOutputTopic(Topics.ALERTS, new StringDeserializer(),
-                GradwatchSerdes.alertEvent().deserializer());
-        control = driver.createOutputTopic(Topics.CONTROL, new StringDeserializer(),
-                GradwatchSerdes.controlCommand().deserializer());
+        monitor = new MonitorDriver(stateDir, overrides);
+        driver = monitor.driver;
+        gradients = monitor.gradients;
+        steps = monitor.steps;
+        alerts = monitor.alerts;
+        control = monitor.control;
     }
 
     @AfterEach
     void close() {
-        if (driver != null) {
-            driver.close();
+        if (monitor != null) {
+            monitor.close();
+            monitor = null;
         }
     }
 

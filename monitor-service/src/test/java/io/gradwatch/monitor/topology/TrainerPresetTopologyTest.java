@@ -3,10 +3,6 @@ package io.gradwatch.monitor.topology;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.offset;
 
-import io.gradwatch.common.config.Settings;
-import io.gradwatch.monitor.MonitorConfig;
-import io.gradwatch.protocol.GradwatchSerdes;
-import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
@@ -25,20 +21,13 @@ import io.gradwatch.trainer.publish.TensorRecordFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.stream.Stream;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainerPresetTopologyTest {
     @TempDir
     Path stateDir;
-    private TopologyTestDriver driver;
+    private MonitorDriver monitor;
     private TestInputTopic<String, TensorRecord> gradients;
     private TestInputTopic<String, StepRecord> steps;
     private TestOutputTopic<String, AlertEvent> alerts;
@@ -60,27 +49,18 @@ class TrainerPresetTopologyTest {
     private final TensorRecordFactory factory = new TensorRecordFactory(DType.F32);
 
     private void start() {
-        Map<String, String> overrides = new HashMap<>(Map.of("monitor.grace", "10s"));
-        MonitorConfig config = MonitorConfig.from(Settings.load(MonitorConfig.defaults(), null, Map.of(), overrides));
-        Properties properties = MonitorTopology.streamsProperties(config, MonitorEvents.NONE);
-        // Its own state directory: test JVMs of other checkouts may run at the same time.
-        properties.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        driver = new TopologyTestDriver(MonitorTopology.build(config, MonitorEvents.NONE), properties,
-                Instant.parse("2026-11-23T00:00:00Z"));
-        gradients = driver.createInputTopic(Topics.GRADIENTS, new StringSerializer(),
-                GradwatchSerdes.tensorRecord().serializer());
-        steps = driver.createInputTopic(Topics.STEPS, new StringSerializer(), GradwatchSerdes.stepRecord().serializer());
-        alerts = driver.createOutputTopic(Topics.ALERTS, new StringDeserializer(),
-                GradwatchSerdes.alertEvent().deserializer());
-        control = driver.createOutputTopic(Topics.CONTROL, new StringDeserializer(),
-                GradwatchSerdes.controlCommand().deserializer());
+        monitor = new MonitorDriver(stateDir, Map.of());
+        gradients = monitor.gradients;
+        steps = monitor.steps;
+        alerts = monitor.alerts;
+        control = monitor.control;
     }
 
     @AfterEach
     void close() {
-        if (driver != null) {
-            driver.close();
-            driver = null;
+        if (monitor != null) {
+            monitor.close();
+            monitor = null;
         }
     }
 
