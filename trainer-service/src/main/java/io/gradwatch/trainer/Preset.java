@@ -12,24 +12,29 @@ import java.util.Locale;
  */
 public enum Preset {
     /** A tanh RNN with PyTorch's default init and plain SGD: the gradient decays geometrically, the first token is never learned. */
-    VANISHING_RNN(CellKind.RNN, Activation.TANH, Init.DEFAULT, 1.0, 0, "sgd", 0.1, 0, "tanh RNN, default init: vanishing gradients"),
+    VANISHING_RNN(Recipe.of(CellKind.RNN, Activation.TANH).optimizer("sgd", 0.1),
+            "tanh RNN, default init: vanishing gradients"),
     /**
      * LSTM with its forget gate opened (bias 3): the cell state carries the gradient across the
      * sequence. Adam at 5e-4: larger rates learn as fast but drive the cell into tanh saturation
      * once the task is solved, after which g_0 / g_T-1 sinks (to ~1e-4 at 3e-3, below 1e-2
      * after ~1,200 steps at 1e-3); at 5e-4 it stays between 1e-2 and 1e-1 for 3,000 steps.
      */
-    LSTM(CellKind.LSTM, Activation.TANH, Init.DEFAULT, 1.0, 3.0, "adam", 5e-4, 0, "LSTM: learns the long dependency"),
+    LSTM(Recipe.of(CellKind.LSTM, Activation.TANH).gateBias(3.0).optimizer("adam", 5e-4), "LSTM: learns the long dependency"),
     /** GRU with its update gate biased to keep state (3): the gradient gets through. */
-    GRU(CellKind.GRU, Activation.TANH, Init.DEFAULT, 1.0, 3.0, "adam", 3e-3, 0, "GRU: learns the long dependency"),
+    GRU(Recipe.of(CellKind.GRU, Activation.TANH).gateBias(3.0).optimizer("adam", 3e-3), "GRU: learns the long dependency"),
     /** A ReLU RNN whose recurrent weights are an orthogonal matrix scaled by 2: gradients grow by orders of magnitude. */
-    EXPLODING_INIT(CellKind.RNN, Activation.RELU, Init.SCALED, 2.0, 0, "sgd", 1e-2, 0, "ReLU RNN, W_hh x2: exploding gradients"),
+    EXPLODING_INIT(Recipe.of(CellKind.RNN, Activation.RELU).init(Init.SCALED, 2.0).optimizer("sgd", 1e-2),
+            "ReLU RNN, W_hh x2: exploding gradients"),
     /** The exploding preset with the fix: the global gradient norm clipped to 1. */
-    CLIPPED(CellKind.RNN, Activation.RELU, Init.SCALED, 2.0, 0, "sgd", 1e-2, 1.0, "exploding init, clipped to norm 1"),
+    CLIPPED(Recipe.of(CellKind.RNN, Activation.RELU).init(Init.SCALED, 2.0).optimizer("sgd", 1e-2).clipNorm(1.0),
+            "exploding init, clipped to norm 1"),
     /** A ReLU RNN driven by too large a learning rate (Adam, 0.1): most units end up dead (output 0, no gradient). */
-    DEAD_RELU(CellKind.RNN, Activation.RELU, Init.HE, 1.0, 0, "adam", 0.1, 0, "ReLU RNN, learning rate 0.1: dying ReLUs"),
+    DEAD_RELU(Recipe.of(CellKind.RNN, Activation.RELU).init(Init.HE, 1.0).optimizer("adam", 0.1),
+            "ReLU RNN, learning rate 0.1: dying ReLUs"),
     /** The dead-relu preset with leaky ReLU, and the global norm clipped to 1 so the large rate cannot explode it: no unit can die. */
-    LEAKY_RELU(CellKind.RNN, Activation.LEAKY_RELU, Init.HE, 1.0, 0, "adam", 0.1, 1.0, "leaky ReLU (and clipping): no dead units"),
+    LEAKY_RELU(Recipe.of(CellKind.RNN, Activation.LEAKY_RELU).init(Init.HE, 1.0).optimizer("adam", 0.1).clipNorm(1.0),
+            "leaky ReLU (and clipping): no dead units"),
     /**
      * A misconfigured warm-up: a leaky-ReLU IRNN (identity W_hh, spectral radius 1) under Adam whose
      * learning rate rises linearly from 1e-3 to 0.1 over 100 steps, far too high a peak. Adam moves
@@ -39,39 +44,61 @@ public enum Preset {
      * ReLU units die at these rates (and then the gradient vanishes instead); SGD either settles or
      * is NaN within 2-3 steps.
      */
-    WARMUP_OVERSHOOT(CellKind.RNN, Activation.LEAKY_RELU, Init.IDENTITY, 1.0, 0, "adam", 1e-3, 0, 100, 0.1,
-            "leaky-ReLU IRNN, Adam warm-up to lr 0.1: explodes over tens of steps");
+    WARMUP_OVERSHOOT(Recipe.of(CellKind.RNN, Activation.LEAKY_RELU).init(Init.IDENTITY, 1.0).optimizer("adam", 1e-3)
+            .warmUp(100, 0.1), "leaky-ReLU IRNN, Adam warm-up to lr 0.1: explodes over tens of steps");
 
-    private final CellKind cell;
-    private final Activation activation;
-    private final Init init;
-    private final double initGain;
-    private final double gateBias;
-    private final String optimizer;
-    private final double learningRate;
-    private final double clipNorm;
+    private final Recipe recipe;
     private final String description;
-    private final int warmupSteps;
-    private final double peakLearningRate;
 
-    Preset(CellKind cell, Activation activation, Init init, double initGain, double gateBias, String optimizer,
-           double learningRate, double clipNorm, String description) {
-        this(cell, activation, init, initGain, gateBias, optimizer, learningRate, clipNorm, 0, 0, description);
+    Preset(Recipe recipe, String description) {
+        this.recipe = recipe;
+        this.description = description;
     }
 
-    Preset(CellKind cell, Activation activation, Init init, double initGain, double gateBias, String optimizer,
-           double learningRate, double clipNorm, int warmupSteps, double peakLearningRate, String description) {
-        this.warmupSteps = warmupSteps;
-        this.peakLearningRate = peakLearningRate;
-        this.gateBias = gateBias;
-        this.cell = cell;
-        this.activation = activation;
-        this.init = init;
-        this.initGain = initGain;
-        this.optimizer = optimizer;
-        this.learningRate = learningRate;
-        this.clipNorm = clipNorm;
-        this.description = description;
+    /**
+     * The settings of a preset, or of no preset ({@link #DEFAULTS}: what {@code train} uses for a
+     * setting neither a preset nor a flag gives). Built by name, from the defaults:
+     * {@code Recipe.of(CellKind.RNN, Activation.RELU).init(Init.SCALED, 2.0).optimizer("sgd", 1e-2)}.
+     *
+     * @param optimizer sgd, momentum, rmsprop or adam
+     * @param clipNorm the global gradient norm clipped to, 0 for none
+     * @param warmupSteps steps of a linear learning-rate warm-up, 0 for none
+     * @param peakLearningRate the learning rate the warm-up ends at (with {@code warmupSteps > 0})
+     */
+    public record Recipe(CellKind cell, Activation activation, Init init, double initGain, double gateBias,
+                         String optimizer, double learningRate, double clipNorm, int warmupSteps,
+                         double peakLearningRate) {
+        public static final Recipe DEFAULTS = new Recipe(CellKind.RNN, Activation.TANH, Init.DEFAULT, 1.0, 0, "adam",
+                1e-3, 0, 0, 0);
+
+        public static Recipe of(CellKind cell, Activation activation) {
+            return new Recipe(cell, activation, DEFAULTS.init, DEFAULTS.initGain, DEFAULTS.gateBias, DEFAULTS.optimizer,
+                    DEFAULTS.learningRate, DEFAULTS.clipNorm, DEFAULTS.warmupSteps, DEFAULTS.peakLearningRate);
+        }
+
+        Recipe init(Init scheme, double gain) {
+            return new Recipe(cell, activation, scheme, gain, gateBias, optimizer, learningRate, clipNorm, warmupSteps,
+                    peakLearningRate);
+        }
+
+        Recipe gateBias(double bias) {
+            return new Recipe(cell, activation, init, initGain, bias, optimizer, learningRate, clipNorm, warmupSteps,
+                    peakLearningRate);
+        }
+
+        Recipe optimizer(String name, double rate) {
+            return new Recipe(cell, activation, init, initGain, gateBias, name, rate, clipNorm, warmupSteps,
+                    peakLearningRate);
+        }
+
+        Recipe clipNorm(double norm) {
+            return new Recipe(cell, activation, init, initGain, gateBias, optimizer, learningRate, norm, warmupSteps,
+                    peakLearningRate);
+        }
+
+        Recipe warmUp(int steps, double peak) {
+            return new Recipe(cell, activation, init, initGain, gateBias, optimizer, learningRate, clipNorm, steps, peak);
+        }
     }
 
     /** The preset's command-line name, e.g. {@code vanishing-rnn}. */
@@ -83,46 +110,8 @@ public enum Preset {
         return description;
     }
 
-    public CellKind cellKind() {
-        return cell;
-    }
-
-    public Activation activationFunction() {
-        return activation;
-    }
-
-    public Init initScheme() {
-        return init;
-    }
-
-    public double gain() {
-        return initGain;
-    }
-
-    public double gateBias() {
-        return gateBias;
-    }
-
-    public String optimizerName() {
-        return optimizer;
-    }
-
-    public double rate() {
-        return learningRate;
-    }
-
-    public double clip() {
-        return clipNorm;
-    }
-
-    /** Steps of the learning-rate warm-up, 0 for none. */
-    public int warmup() {
-        return warmupSteps;
-    }
-
-    /** The learning rate the warm-up ends at (used only when {@link #warmup()} > 0). */
-    public double peakRate() {
-        return peakLearningRate;
+    public Recipe recipe() {
+        return recipe;
     }
 
     public static Preset fromCliName(String name) {

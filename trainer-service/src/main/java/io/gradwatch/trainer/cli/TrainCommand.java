@@ -319,20 +319,20 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     TrainingSpec spec(Preset base, Settings settings) {
-        CellKind cellKind = cell != null ? parseEnum(CellKind.class, cell, "--cell")
-                : base != null ? base.cellKind() : CellKind.RNN;
+        // A flag wins over the preset, the preset over the defaults (Recipe.DEFAULTS, written once).
+        Preset.Recipe recipe = base != null ? base.recipe() : Preset.Recipe.DEFAULTS;
+        CellKind cellKind = cell != null ? parseEnum(CellKind.class, cell, "--cell") : recipe.cell();
         Activation act = activation != null ? parseEnum(Activation.class, activation, "--activation")
-                : base != null ? base.activationFunction() : Activation.TANH;
-        Init initScheme = init != null ? parseEnum(Init.class, init, "--init") : base != null ? base.initScheme()
-                : Init.DEFAULT;
-        double gain = initGain != null ? initGain : base != null ? base.gain() : 1.0;
-        double bias = gateBias != null ? gateBias : base != null ? base.gateBias() : 0.0;
-        String opt = optimizer != null ? optimizer : base != null ? base.optimizerName() : "adam";
-        double lr = learningRate != null ? learningRate : base != null ? base.rate() : 1e-3;
-        double clip = clipNorm != null ? clipNorm : base != null ? base.clip() : 0;
-        int warmup = warmupSteps != null ? warmupSteps : base != null ? base.warmup() : 0;
-        double peak = peakLearningRate != null ? peakLearningRate : base != null && base.warmup() > 0 ? base.peakRate()
-                : lr;
+                : recipe.activation();
+        Init initScheme = init != null ? parseEnum(Init.class, init, "--init") : recipe.init();
+        double gain = initGain != null ? initGain : recipe.initGain();
+        double bias = gateBias != null ? gateBias : recipe.gateBias();
+        String opt = optimizer != null ? optimizer : recipe.optimizer();
+        double lr = learningRate != null ? learningRate : recipe.learningRate();
+        double clip = clipNorm != null ? clipNorm : recipe.clipNorm();
+        int warmup = warmupSteps != null ? warmupSteps : recipe.warmupSteps();
+        double peak = peakLearningRate != null ? peakLearningRate
+                : recipe.warmupSteps() > 0 ? recipe.peakLearningRate() : lr;
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup-steps must be >= 0, got " + warmup);
         }
