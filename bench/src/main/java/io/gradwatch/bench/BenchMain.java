@@ -4,9 +4,12 @@ import io.gradwatch.bench.jmh.LstmStepBenchmark;
 import io.gradwatch.launcher.FailoverDrill;
 import io.gradwatch.launcher.StackLayout;
 import io.gradwatch.launcher.SyntheticGradients;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
@@ -264,13 +267,13 @@ public final class BenchMain implements Callable<Integer> {
         report.add(section, "runs whose alert transitions differ", wrong, "runs", "0", wrong == 0);
     }
 
-    private static void deleteRecursively(Path dir) throws java.io.IOException {
-        if (!java.nio.file.Files.exists(dir)) {
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
             return;
         }
-        try (var paths = java.nio.file.Files.walk(dir)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                java.nio.file.Files.delete(path);
+        try (var paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
             }
         }
     }

@@ -1,14 +1,17 @@
 package io.gradwatch.bench;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.gradwatch.launcher.SyntheticGradients;
 import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.AlertState;
 import io.gradwatch.protocol.v1.AlertType;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -39,7 +42,7 @@ final class DetectionLatency {
         Map<String, Long> firedAt = new ConcurrentHashMap<>();
         AtomicBoolean running = new AtomicBoolean(true);
         AtomicLong background = new AtomicLong();
-        java.util.concurrent.CountDownLatch assigned = new java.util.concurrent.CountDownLatch(1);
+        CountDownLatch assigned = new CountDownLatch(1);
         Thread alerts = new Thread(() -> readAlerts(stack, firedAt, running, assigned), "bench-alerts");
         alerts.start();
         if (!assigned.await(60, TimeUnit.SECONDS)) {
@@ -85,7 +88,7 @@ final class DetectionLatency {
             Thread.sleep(50);
         }
         double achieved = (background.get() - loadCountStart) / ((System.nanoTime() - loadStart) / 1e9);
-        return new Result(loadRecordsPerSecond, achieved, Percentiles.of(java.util.Arrays.copyOf(latencies, measured)),
+        return new Result(loadRecordsPerSecond, achieved, Percentiles.of(Arrays.copyOf(latencies, measured)),
                 missed);
     }
 
@@ -161,7 +164,7 @@ final class DetectionLatency {
     }
 
     private static void readAlerts(BenchStack stack, Map<String, Long> firedAt, AtomicBoolean running,
-                                   java.util.concurrent.CountDownLatch assigned) {
+                                   CountDownLatch assigned) {
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(stack.consumerProps("bench-alerts"))) {
             consumer.subscribe(List.of(Topics.ALERTS));
             while (running.get()) {
@@ -183,7 +186,7 @@ final class DetectionLatency {
     private static AlertEvent parse(byte[] bytes) {
         try {
             return AlertEvent.parseFrom(bytes);
-        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        } catch (InvalidProtocolBufferException e) {
             return null;
         }
     }

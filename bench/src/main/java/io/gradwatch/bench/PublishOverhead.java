@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.function.Consumer;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Scenario 3: the same training (same preset, same seed) publishing every step to Kafka and with
@@ -129,7 +130,7 @@ final class PublishOverhead {
                 .reduce(0L, Long::sum);
     }
 
-    private static double median(Round[] rounds, java.util.function.ToDoubleFunction<Round> figure) {
+    private static double median(Round[] rounds, ToDoubleFunction<Round> figure) {
         return median(Arrays.stream(rounds).mapToDouble(figure).toArray());
     }
 

@@ -12,6 +12,7 @@ import io.gradwatch.trainer.publish.LayerSnapshot;
 import io.gradwatch.trainer.publish.StepSnapshot;
 import io.gradwatch.trainer.publish.SummaryRecordFactory;
 import io.gradwatch.trainer.publish.TensorRecordFactory;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
@@ -55,7 +56,7 @@ final class SummaryThroughput {
         // A few distinct steps' reductions, reused with each run's id and step number: drawing
         // 100k values per summary would time the generator, not the monitor.
         Random random = new Random(2);
-        List<GradientSummary> distinct = new java.util.ArrayList<>();
+        List<GradientSummary> distinct = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             distinct.addAll(summaries.summaries(lstmStep("template", i, random)));
         }

@@ -15,9 +15,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
@@ -54,7 +56,7 @@ public final class LocalStack implements AutoCloseable {
     public record Security(KafkaSecurity broker, Map<String, String> monitorEnv, Map<String, String> alertsEnv,
                            Map<String, String> trainerEnv) {
         public Security {
-            java.util.Objects.requireNonNull(broker, "broker");
+            Objects.requireNonNull(broker, "broker");
             monitorEnv = Map.copyOf(monitorEnv);
             alertsEnv = Map.copyOf(alertsEnv);
             trainerEnv = Map.copyOf(trainerEnv);
@@ -85,7 +87,7 @@ public final class LocalStack implements AutoCloseable {
             progress.say(String.format(Locale.ROOT, "Kafka ready on %s after %.1f s",
                     layout.bootstrapServers(), (System.nanoTime() - started) / 1e9));
             stack.provisionTopics();
-            Map<String, String> monitorEnv = new java.util.HashMap<>(Map.of("GRADWATCH_KAFKA_STATE_DIR",
+            Map<String, String> monitorEnv = new HashMap<>(Map.of("GRADWATCH_KAFKA_STATE_DIR",
                     layout.dataDir().resolve("monitor-state").toString()));
             progress.say("starting monitor-service on " + layout.monitorUrl());
             if (security != null) {
@@ -129,7 +131,7 @@ public final class LocalStack implements AutoCloseable {
     public synchronized ManagedProcess startTrainer(String runId, List<String> trainArgs) {
         List<String> args = new ArrayList<>(List.of("train", "--run-id", runId));
         args.addAll(trainArgs);
-        Map<String, String> env = new java.util.HashMap<>(kafkaEnv(layout));
+        Map<String, String> env = new HashMap<>(kafkaEnv(layout));
         if (security != null) {
             env.putAll(security.trainerEnv());
         }
@@ -170,7 +172,7 @@ public final class LocalStack implements AutoCloseable {
      */
     public static ManagedProcess startService(StackLayout layout, String name, String module, String mainClass,
                                               int httpPort, Map<String, String> extraEnv, String heap) {
-        Map<String, String> env = new java.util.HashMap<>(kafkaEnv(layout));
+        Map<String, String> env = new HashMap<>(kafkaEnv(layout));
         env.put("GRADWATCH_HTTP_PORT", Integer.toString(httpPort));
         env.putAll(extraEnv);
         return ManagedProcess.start(layout, name, module, mainClass, List.of(), env, heap);

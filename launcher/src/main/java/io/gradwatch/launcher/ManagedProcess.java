@@ -1,9 +1,16 @@
 package io.gradwatch.launcher;
 
+import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.lang.module.ModuleFinder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +46,7 @@ public final class ManagedProcess {
      * the module, else none.
      */
     public static List<String> vectorApiOptions() {
-        return java.lang.module.ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()
+        return ModuleFinder.ofSystem().find("jdk.incubator.vector").isPresent()
                 ? List.of("--add-modules=jdk.incubator.vector") : List.of();
     }
 
@@ -58,7 +65,7 @@ public final class ManagedProcess {
         command.add("-XX:+UseSerialGC");
         command.addAll(jvmOptions);
         command.add("-cp");
-        command.add(jar + java.io.File.pathSeparator + target.resolve("lib") + "/*");
+        command.add(jar + File.pathSeparator + target.resolve("lib") + "/*");
         command.add(mainClass);
         command.addAll(args);
         Path log = layout.logDir().resolve(name + ".log");
@@ -86,14 +93,14 @@ public final class ManagedProcess {
      * dropped on the way to its log (every other line is copied as it comes).
      */
     private static void copyWithoutIncubatorWarning(Process process, Path log, String name) throws IOException {
-        java.io.OutputStream out = Files.newOutputStream(log, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.APPEND);
+        OutputStream out = Files.newOutputStream(log, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
         Thread copier = new Thread(() -> {
-            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
-                    java.nio.charset.StandardCharsets.UTF_8)); out) {
+            try (var in = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8)); out) {
                 for (String line = in.readLine(); line != null; line = in.readLine()) {
                     if (!line.startsWith(INCUBATOR_WARNING)) {
-                        out.write((line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
                         out.flush();
                     }
                 }

@@ -6,7 +6,10 @@ import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.ControlCommand;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -75,7 +78,7 @@ public final class RunBoard {
         if (row == null) {
             return Set.of();
         }
-        Set<AlertType> types = new java.util.LinkedHashSet<>();
+        Set<AlertType> types = new LinkedHashSet<>();
         row.active.forEach(key -> types.add(AlertType.valueOf(key.substring(0, key.indexOf('@')))));
         return types;
     }
@@ -89,7 +92,7 @@ public final class RunBoard {
     /** Alert types that have fired at least once for {@code runId}, in the order they first fired. */
     public Set<AlertType> everFired(String runId) {
         RunRow row = rows.get(runId);
-        return row == null ? Set.of() : java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(row.everFired));
+        return row == null ? Set.of() : Collections.unmodifiableSet(new LinkedHashSet<>(row.everFired));
     }
 
     /**
@@ -155,9 +158,9 @@ public final class RunBoard {
         double gradNorm = Double.NaN;
         final Map<Integer, Double> decayByLayer = new TreeMap<>();
         final Map<Integer, Integer> horizonByLayer = new TreeMap<>();
-        final java.util.ArrayDeque<Integer> recentHorizons = new java.util.ArrayDeque<>();
+        final ArrayDeque<Integer> recentHorizons = new ArrayDeque<>();
         final Set<String> active = new TreeSet<>();
-        final Set<AlertType> everFired = new java.util.LinkedHashSet<>();
+        final Set<AlertType> everFired = new LinkedHashSet<>();
         final List<Action> actions = new ArrayList<>();
 
         double minDecay() {

@@ -1,7 +1,9 @@
 package io.gradwatch.localkafka;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -93,11 +95,11 @@ public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword
 
     /** Broker properties for the listener named {@code listener} (its security protocol is SASL_SSL). */
     Map<String, String> brokerProperties(String listener) {
-        String prefix = "listener.name." + listener.toLowerCase(java.util.Locale.ROOT) + ".";
+        String prefix = "listener.name." + listener.toLowerCase(Locale.ROOT) + ".";
         Map<String, String> properties = new LinkedHashMap<>();
         properties.put("sasl.enabled.mechanisms", MECHANISM);
         properties.put("sasl.mechanism.inter.broker.protocol", MECHANISM);
-        properties.put(prefix + MECHANISM.toLowerCase(java.util.Locale.ROOT) + ".sasl.jaas.config",
+        properties.put(prefix + MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
                 jaas(adminUser, adminPassword));
         properties.put("ssl.keystore.location", tls.keystore().toString());
         properties.put("ssl.keystore.password", tls.password());
@@ -120,7 +122,7 @@ public record KafkaSecurity(TlsFiles tls, String adminUser, String adminPassword
 
     /** StorageTool arguments that create every user at format time. */
     List<String> formatArguments() {
-        List<String> arguments = new java.util.ArrayList<>();
+        List<String> arguments = new ArrayList<>();
         allUsers().forEach((name, password) -> {
             arguments.add("--add-scram");
             arguments.add(MECHANISM + "=[name=" + name + ",password=" + password + "]");

@@ -3,7 +3,9 @@ package io.gradwatch.localkafka;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,10 +13,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -92,7 +96,7 @@ public final class LocalKafka implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
-        } catch (java.util.concurrent.TimeoutException e) {
+        } catch (TimeoutException e) {
             throw new IllegalStateException("broker did not create topics " + names + " within 30 s", e);
         }
     }
@@ -263,7 +267,7 @@ public final class LocalKafka implements AutoCloseable {
                     createAcls(client);
                     LOG.info("Kafka broker ready at {} (data in {})", bootstrapServers(), config.dataDir());
                     return;
-                } catch (ExecutionException | java.util.concurrent.TimeoutException notYet) {
+                } catch (ExecutionException | TimeoutException notYet) {
                     sleep(Duration.ofMillis(200));
                 }
             }
@@ -290,14 +294,14 @@ public final class LocalKafka implements AutoCloseable {
         }
         try {
             client.createAcls(security.acls()).all().get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("could not create the ACLs on " + bootstrapServers() + ": " + e, e);
         }
     }
 
     private static boolean portOpen(int port) {
-        try (var socket = new java.net.Socket()) {
-            socket.connect(new java.net.InetSocketAddress(HOST, port), 200);
+        try (var socket = new Socket()) {
+            socket.connect(new InetSocketAddress(HOST, port), 200);
             return true;
         } catch (IOException closed) {
             return false;
@@ -318,8 +322,8 @@ public final class LocalKafka implements AutoCloseable {
     }
 
     /** The users and TLS files of a secured broker; empty for a plain one. */
-    public java.util.Optional<KafkaSecurity> security() {
-        return java.util.Optional.ofNullable(config.security());
+    public Optional<KafkaSecurity> security() {
+        return Optional.ofNullable(config.security());
     }
 
     private static void sleep(Duration duration) throws InterruptedException {
@@ -360,7 +364,7 @@ public final class LocalKafka implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while listing topics", e);
-        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("could not list topics at " + bootstrapServers(), e);
         }
     }

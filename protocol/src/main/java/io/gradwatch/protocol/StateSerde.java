@@ -1,8 +1,10 @@
 package io.gradwatch.protocol;
 
+import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
+import java.io.IOException;
 import java.util.Arrays;
 import java.util.function.Function;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -53,8 +55,8 @@ public final class StateSerde<T, M extends MessageLite> implements Serde<T> {
         bytes[1] = VERSION;
         // writeTo straight into the array after the envelope: no second copy of the message.
         try {
-            message.writeTo(com.google.protobuf.CodedOutputStream.newInstance(bytes, 2, bytes.length - 2));
-        } catch (java.io.IOException e) {
+            message.writeTo(CodedOutputStream.newInstance(bytes, 2, bytes.length - 2));
+        } catch (IOException e) {
             throw new IllegalStateException("cannot encode " + name, e);
         }
         return bytes;

@@ -10,6 +10,8 @@ import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.List;
+import java.util.Locale;
 
 /** Validation and encoding of {@link TensorRecord}s. */
 public final class TensorRecords {
@@ -91,7 +93,7 @@ public final class TensorRecords {
     }
 
     /** A shape as an error text shows it: its first dimensions and their count, never all of them. */
-    static String describe(java.util.List<Long> shape) {
+    static String describe(List<Long> shape) {
         if (shape.size() <= DESCRIBED_DIMENSIONS) {
             return shape.toString();
         }
@@ -112,7 +114,7 @@ public final class TensorRecords {
             char c = runId.charAt(i);
             if (c < 0x20 || c == 0x7f) {
                 throw new MalformedRecordException(Reason.INVALID_RUN_ID,
-                        String.format(java.util.Locale.ROOT, "run_id has the control character U+%04X at %d", (int) c, i));
+                        String.format(Locale.ROOT, "run_id has the control character U+%04X at %d", (int) c, i));
             }
         }
     }

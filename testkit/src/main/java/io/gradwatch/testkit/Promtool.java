@@ -11,6 +11,7 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** Prometheus' own linter ({@code promtool check metrics}, Debian package 'prometheus') on an exposition. */
 public final class Promtool {
@@ -78,7 +79,7 @@ public final class Promtool {
     private static Set<String> families(String exposition) {
         return exposition.lines().filter(line -> line.startsWith("# TYPE ")).map(line -> line.split(" "))
                 .flatMap(type -> "counter".equals(type[3]) && !type[2].endsWith("_total")
-                        ? java.util.stream.Stream.of(type[2], type[2] + "_total") : java.util.stream.Stream.of(type[2]))
+                        ? Stream.of(type[2], type[2] + "_total") : Stream.of(type[2]))
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 }

@@ -20,6 +20,7 @@ import io.gradwatch.trainer.tasks.Batch;
 import io.gradwatch.trainer.tasks.SequenceTask;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -295,7 +296,7 @@ public final class TrainingRun {
         }
     }
 
-    private java.nio.file.Path lastGoodDirectory() {
+    private Path lastGoodDirectory() {
         return spec.checkpointing().directory().resolve(LAST_GOOD);
     }
 
@@ -316,7 +317,7 @@ public final class TrainingRun {
         writeCheckpoint(spec.checkpointing().directory());
     }
 
-    private void writeCheckpoint(java.nio.file.Path directory) {
+    private void writeCheckpoint(Path directory) {
         try {
             Checkpoint.save(directory, network.parameters(), optimizer.state(), Map.of(
                     "run_id", spec.runId(),

@@ -4,8 +4,10 @@ import io.gradwatch.protocol.v1.DType;
 import io.gradwatch.trainer.nn.Activation;
 import io.gradwatch.trainer.nn.CellKind;
 import io.gradwatch.trainer.nn.Init;
+import io.gradwatch.trainer.publish.PublishMode;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Everything one training job is: model, task, optimisation, publishing and checkpoints. Built
@@ -55,10 +57,10 @@ public record TrainingSpec(
      * {@code gradwatch.closed-loop=true} opts the run into the monitor's closed loop).
      */
     public record Publishing(boolean kafka, int every, DType dtype, boolean activations, boolean preactGrads,
-                             int queueSteps, io.gradwatch.trainer.publish.PublishMode mode,
-                             java.util.Map<String, String> labels) {
+                             int queueSteps, PublishMode mode,
+                             Map<String, String> labels) {
         public Publishing {
-            labels = java.util.Map.copyOf(labels);
+            labels = Map.copyOf(labels);
         }
     }
 

@@ -11,6 +11,7 @@ import io.gradwatch.protocol.v1.Severity;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -63,7 +64,7 @@ public final class AlertApi {
             }
         }
         return active.isEmpty() ? "healthy" : worst == Severity.SEVERITY_UNSPECIFIED ? "firing"
-                : worst.name().toLowerCase(java.util.Locale.ROOT);
+                : worst.name().toLowerCase(Locale.ROOT);
     }
 
     private Map<String, Object> run(String runId) {

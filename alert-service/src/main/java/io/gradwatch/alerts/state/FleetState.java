@@ -12,6 +12,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.LongSupplier;
 
@@ -272,7 +273,7 @@ public final class FleetState {
     /** The last {@code limit} alert events, newest first. */
     public synchronized List<AlertEvent> history(int limit) {
         List<AlertEvent> recent = new ArrayList<>(history);
-        java.util.Collections.reverse(recent);
+        Collections.reverse(recent);
         return recent.subList(0, Math.min(limit, recent.size()));
     }
 
@@ -285,10 +286,10 @@ public final class FleetState {
     }
 
     /** Everything about one run, copied under the lock; empty if the run is not tracked. */
-    public synchronized java.util.Optional<RunSnapshot> snapshot(String runId) {
+    public synchronized Optional<RunSnapshot> snapshot(String runId) {
         RunView run = runs.get(runId);
         if (run == null) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         List<RunSnapshot.Layer> layers = new ArrayList<>(run.layers.size());
         run.layers.forEach((index, health) -> {
@@ -296,7 +297,7 @@ public final class FleetState {
             layers.add(new RunSnapshot.Layer(health, List.copyOf(run.layerHistory.get(index)),
                     flow == null ? null : flow.snapshot()));
         });
-        return java.util.Optional.of(new RunSnapshot(run.runId, run.lastSeenMs, run.progress, run.labels,
+        return Optional.of(new RunSnapshot(run.runId, run.lastSeenMs, run.progress, run.labels,
                 List.copyOf(layers), run.steps.snapshot(), run.paramGradNorms, List.copyOf(run.active.values()),
                 List.copyOf(run.timeline)));
     }

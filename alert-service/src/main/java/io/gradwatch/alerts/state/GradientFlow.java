@@ -1,6 +1,7 @@
 package io.gradwatch.alerts.state;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The gradient-flow history of one layer: log10 ||dL/dh_t|| of the last {@code capacity} steps at
@@ -26,7 +27,7 @@ final class GradientFlow {
     }
 
     /** Appends one step's norms; a new sequence length starts the history afresh (columns would not line up). */
-    void add(long step, java.util.List<Double> norms) {
+    void add(long step, List<Double> norms) {
         int length = norms.size();
         if (length == 0) {
             return;

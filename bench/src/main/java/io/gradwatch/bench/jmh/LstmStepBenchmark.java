@@ -9,6 +9,8 @@ import io.gradwatch.trainer.nn.Network;
 import io.gradwatch.trainer.nn.Tbptt;
 import io.gradwatch.trainer.tasks.Batch;
 import io.gradwatch.trainer.tasks.Targets;
+import java.lang.management.ManagementFactory;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -153,7 +155,7 @@ public class LstmStepBenchmark {
      * Prints the median of the rounds after warm-up.
      */
     static void cpuTime() {
-        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        var threads = ManagementFactory.getThreadMXBean();
         LstmStepBenchmark step = new LstmStepBenchmark();
         step.setUp();
         PeakFmaBenchmark peak = new PeakFmaBenchmark();
@@ -176,8 +178,8 @@ public class LstmStepBenchmark {
                 peakGflops[r] = 200 * PeakFmaBenchmark.FLOPS_PER_CALL / (t2 - t1);
             }
         }
-        java.util.Arrays.sort(stepMs);
-        java.util.Arrays.sort(peakGflops);
+        Arrays.sort(stepMs);
+        Arrays.sort(peakGflops);
         double ms = stepMs[rounds / 2];
         double gflops = FLOPS_PER_STEP / (ms / 1e3) / 1e9;
         System.out.printf(Locale.ROOT, "CPU time, median of %d rounds (%s): LSTM step %.2f ms (range %.2f..%.2f), %.2f "

@@ -1,5 +1,7 @@
 package io.gradwatch.monitor.analysis;
 
+import io.gradwatch.protocol.ActivationStats;
+
 /**
  * When a step's signals raise a flag, and how flags become alerts. Defaults and their reasons are
  * in docs/signals.md.
@@ -26,7 +28,7 @@ public record Thresholds(double vanishingStepFactor, double vanishingNormFloor, 
                          int resolveAfter, double severeFactor) {
 
     public static final Thresholds DEFAULTS = new Thresholds(0.7, 1e-10, 1.0 / 0.7, 1e3, 10, 5, 20, 0.5, 0.5,
-            io.gradwatch.protocol.ActivationStats.DEFAULT_SATURATION_MARGIN, 3, 5, 100);
+            ActivationStats.DEFAULT_SATURATION_MARGIN, 3, 5, 100);
 
     public Thresholds {
         if (!(vanishingStepFactor > 0 && vanishingStepFactor < 1) || !(explodingStepFactor > 1)) {

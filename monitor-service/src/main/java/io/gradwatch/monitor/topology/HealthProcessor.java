@@ -21,6 +21,7 @@ import io.gradwatch.protocol.v1.TensorKind;
 import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -258,7 +259,7 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     private static <V> void deletePrefix(KeyValueStore<String, V> store, String prefix) {
         List<String> keys = new ArrayList<>();
         try (KeyValueIterator<String, V> iterator = store.prefixScan(prefix,
-                new org.apache.kafka.common.serialization.StringSerializer())) {
+                new StringSerializer())) {
             iterator.forEachRemaining(entry -> keys.add(entry.key));
         }
         keys.forEach(store::delete);

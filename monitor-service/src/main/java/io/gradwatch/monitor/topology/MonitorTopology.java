@@ -7,8 +7,6 @@ import io.gradwatch.protocol.Topics;
 import io.gradwatch.protocol.v1.AlertEvent;
 import io.gradwatch.protocol.v1.ControlCommand;
 import io.gradwatch.protocol.v1.LayerHealth;
-import io.gradwatch.protocol.v1.StepRecord;
-import io.gradwatch.protocol.v1.TensorRecord;
 import java.util.Properties;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerConfig;

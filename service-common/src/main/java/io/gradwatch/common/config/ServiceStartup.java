@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,7 +80,7 @@ public final class ServiceStartup {
         // would make the shutdown hook wait for that very thread.
         try {
             CompletableFuture.anyOf(stopped, fatal).get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             // fatal never completes exceptionally; treat it like a completion
         }
         if (fatal.isDone() && !stopped.isDone()) {

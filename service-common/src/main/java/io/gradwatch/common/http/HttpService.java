@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -144,7 +145,7 @@ public final class HttpService implements AutoCloseable {
 
     private Response route(HttpExchange exchange) {
         String path = exchange.getRequestURI().getRawPath();
-        Set<String> allowed = new java.util.TreeSet<>();
+        Set<String> allowed = new TreeSet<>();
         for (Route route : routes) {
             Matcher matcher = route.regex.matcher(path);
             if (!matcher.matches()) {

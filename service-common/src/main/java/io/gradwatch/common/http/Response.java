@@ -2,6 +2,7 @@ package io.gradwatch.common.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** What a handler answers. */
@@ -33,7 +34,7 @@ public record Response(int status, String contentType, byte[] body, Map<String, 
     }
 
     public Response withHeader(String name, String value) {
-        var all = new java.util.LinkedHashMap<>(headers);
+        var all = new LinkedHashMap<>(headers);
         all.put(name, value);
         return new Response(status, contentType, body, Map.copyOf(all));
     }

@@ -4,6 +4,7 @@ import io.gradwatch.trainer.nn.Parameter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,10 +61,10 @@ public final class Checkpoint {
                 throw new IllegalArgumentException("checkpoint " + directory + " has no parameter " + p.name()
                         + ": it was written for another model");
             }
-            if (!java.util.Arrays.equals(saved.shape(), p.shape())) {
+            if (!Arrays.equals(saved.shape(), p.shape())) {
                 throw new IllegalArgumentException("checkpoint parameter " + p.name() + " has shape "
-                        + java.util.Arrays.toString(saved.shape()) + ", the model has "
-                        + java.util.Arrays.toString(p.shape()));
+                        + Arrays.toString(saved.shape()) + ", the model has "
+                        + Arrays.toString(p.shape()));
             }
             System.arraycopy(saved.values(), 0, p.value(), 0, p.size());
         }

@@ -5,8 +5,10 @@ import io.gradwatch.common.config.Settings;
 import io.gradwatch.common.http.HttpAuth;
 import io.gradwatch.common.http.HttpService;
 import io.gradwatch.common.http.HttpSettings;
+import io.gradwatch.common.kafka.KafkaAccessFailure;
 import io.gradwatch.common.kafka.KafkaDefaults;
 import io.gradwatch.common.metrics.ServiceMetrics;
+import io.gradwatch.protocol.v1.ControlCommand;
 import io.gradwatch.trainer.metrics.TrainerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.gradwatch.protocol.MalformedRecordException;
@@ -32,6 +34,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -233,7 +236,7 @@ public final class TrainCommand implements Callable<Integer> {
         kafka.putIfAbsent("bootstrap.servers", KafkaDefaults.LOCAL_BOOTSTRAP_SERVERS);
         GradientPublisher publisher;
         ControlListener control = null;
-        Supplier<List<io.gradwatch.protocol.v1.ControlCommand>> commands = List::of;
+        Supplier<List<ControlCommand>> commands = List::of;
         if (noKafka) {
             publisher = new ConsolePublisher(out);
         } else {
@@ -314,7 +317,7 @@ public final class TrainCommand implements Callable<Integer> {
     /** Kafka refused the trainer's credentials or ACLs; {@code TrainerMain} prints the one-line reason. */
     public static final class KafkaRefusedException extends RuntimeException {
         KafkaRefusedException(Throwable cause) {
-            super(io.gradwatch.common.kafka.KafkaAccessFailure.explain(cause).orElse(cause.toString()), cause);
+            super(KafkaAccessFailure.explain(cause).orElse(cause.toString()), cause);
         }
     }
 
@@ -411,7 +414,7 @@ public final class TrainCommand implements Callable<Integer> {
                 return constant;
             }
         }
-        List<String> names = java.util.Arrays.stream(type.getEnumConstants()).map(Enum::name)
+        List<String> names = Arrays.stream(type.getEnumConstants()).map(Enum::name)
                 .filter(n -> !n.contains("UNSPECIFIED") && !n.equals("UNRECOGNIZED"))
                 .map(n -> n.toLowerCase(Locale.ROOT).replace('_', '-')).toList();
         throw new IllegalArgumentException(option + " '" + value + "' is not one of " + String.join(", ", names));

@@ -1,5 +1,7 @@
 package io.gradwatch.trainer.nn;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /**
@@ -30,8 +32,8 @@ public enum Init {
                 if (config.gateBias() != 0 && config.cell() != CellKind.RNN) {
                     // LSTM gates i,f,g,o and GRU gates r,z,n: the remembering gate is block 1 in both.
                     int hidden = layer.hidden();
-                    java.util.Arrays.fill(layer.biasIh.value(), hidden, 2 * hidden, config.gateBias());
-                    java.util.Arrays.fill(layer.biasHh.value(), hidden, 2 * hidden, 0.0);
+                    Arrays.fill(layer.biasIh.value(), hidden, 2 * hidden, config.gateBias());
+                    Arrays.fill(layer.biasHh.value(), hidden, 2 * hidden, 0.0);
                 }
             }
         } else if (network instanceof MlpModel mlp) {
@@ -41,7 +43,7 @@ public enum Init {
             }
         }
         // The head is a plain torch.nn.Linear under every scheme.
-        java.util.List<Parameter> all = network.parameters();
+        List<Parameter> all = network.parameters();
         Parameter headWeight = all.get(all.size() - 2);
         Parameter headBias = all.get(all.size() - 1);
         double bound = 1 / Math.sqrt(headWeight.shape()[1]);
@@ -116,7 +118,7 @@ public enum Init {
 
     /** Fills each H x H gate block of W_hh with an orthogonal matrix or the identity. */
     private static void blocks(Parameter wHh, int hidden, SplittableRandom rng, boolean orthogonal) {
-        java.util.Arrays.fill(wHh.value(), 0.0);
+        Arrays.fill(wHh.value(), 0.0);
         int gates = wHh.shape()[0] / hidden;
         for (int g = 0; g < gates; g++) {
             int off = g * hidden * hidden;

@@ -1,5 +1,7 @@
 package io.gradwatch.trainer.nn;
 
+import java.util.Arrays;
+
 /**
  * Dense kernels on flat row-major arrays with explicit offsets and outputs. The caller owns every
  * buffer; nothing here allocates. Loop order keeps the innermost loop on contiguous memory.
@@ -191,7 +193,7 @@ public final class Kernels {
     public static void gemm(double[] a, int aOff, double[] b, int bOff, double[] c, int cOff, int m, int n, int k,
                             boolean accumulate) {
         if (!accumulate) {
-            java.util.Arrays.fill(c, cOff, cOff + m * n, 0.0);
+            Arrays.fill(c, cOff, cOff + m * n, 0.0);
         }
         gemmAccumulate(a, aOff, k, b, bOff, n, c, cOff, n, m, n, k);
     }

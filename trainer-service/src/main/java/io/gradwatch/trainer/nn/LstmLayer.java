@@ -1,5 +1,7 @@
 package io.gradwatch.trainer.nn;
 
+import java.util.Arrays;
+
 /**
  * LSTM, as torch.nn.LSTM, gates in PyTorch's order i, f, g, o:
  * i = sigma(.), f = sigma(.), g = tanh(.), o = sigma(.) of x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh;
@@ -38,7 +40,7 @@ public final class LstmLayer extends RecurrentLayer {
         int h = hidden;
         int gOff = t * batch * 4 * h;
         if (t == 0) {
-            java.util.Arrays.fill(c0, 0.0);
+            Arrays.fill(c0, 0.0);
             if (initialCell != null) {
                 System.arraycopy(initialCell, 0, c0, 0, batch * h);
             }
@@ -80,7 +82,7 @@ public final class LstmLayer extends RecurrentLayer {
 
     @Override
     protected void clearCellCarry() {
-        java.util.Arrays.fill(dcNext, 0.0);
+        Arrays.fill(dcNext, 0.0);
     }
 
     @Override

@@ -96,7 +96,7 @@ public abstract sealed class RecurrentLayer permits RnnLayer, LstmLayer, GruLaye
         }
         resize(seqLen, batch);
         this.x = input;
-        java.util.Arrays.fill(h0, 0.0);
+        Arrays.fill(h0, 0.0);
         if (initialHidden != null) {
             System.arraycopy(initialHidden, 0, h0, 0, batch * hidden);
         }

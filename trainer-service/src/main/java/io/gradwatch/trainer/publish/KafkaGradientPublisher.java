@@ -7,6 +7,7 @@ import io.gradwatch.protocol.v1.TensorRecord;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class KafkaGradientPublisher implements GradientPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaGradientPublisher.class);
-    private static final StepSnapshot POISON = new StepSnapshot("", -1, 0, 0, java.util.List.of(), null);
+    private static final StepSnapshot POISON = new StepSnapshot("", -1, 0, 0, List.of(), null);
 
     private final Producer<String, byte[]> producer;
     private final TensorRecordFactory factory;
