@@ -55,8 +55,6 @@ public final class FailoverDrill {
     /** monitor-service's default {@code monitor.application-id}: the consumer group of its instances. */
     private static final String APPLICATION_ID = "gradwatch-monitor";
     private static final int THREADS_PER_INSTANCE = 2;
-    /** Steps alternate in blocks of ten: vanishing (0.3 per timestep), then healthy. */
-    private static final int BLOCK = 10;
     private static final int SEQ_LEN = 20;
 
     /**
@@ -79,14 +77,7 @@ public final class FailoverDrill {
          * block's third vanishing step, RESOLVED on the fifth healthy one.
          */
         public List<String> expectedTransitions() {
-            List<String> expected = new ArrayList<>();
-            for (int block = 0; block * BLOCK < steps; block += 2) {
-                expected.add("VANISHING FIRING at " + (block * BLOCK + 2));
-                if ((block + 1) * BLOCK + 4 < steps) {
-                    expected.add("VANISHING RESOLVED at " + ((block + 1) * BLOCK + 4));
-                }
-            }
-            return expected;
+            return VanishingBlocks.expectedTransitions(steps);
         }
 
         public int partitionOf(String runId) {
@@ -316,7 +307,7 @@ public final class FailoverDrill {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(),
                 new ByteArraySerializer())) {
             for (int step = 0; step < plan.steps(); step++) {
-                double factor = (step / BLOCK) % 2 == 0 ? 0.3 : 1.0;
+                double factor = VanishingBlocks.factor(step);
                 for (int t = 0; t < SEQ_LEN; t++) {
                     for (String run : runs) {
                         producer.send(new ProducerRecord<>(Topics.GRADIENTS, run,

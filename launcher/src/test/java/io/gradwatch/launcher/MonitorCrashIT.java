@@ -41,8 +41,6 @@ class MonitorCrashIT {
     private static final int RUNS = 4;
     private static final int STEPS = 60;
     private static final int SEQ_LEN = 20;
-    /** Steps alternate in blocks of ten: vanishing (0.3 per timestep), then healthy. */
-    private static final int BLOCK = 10;
 
     @Test
     void fiveKillsLoseNothingAndDuplicateNothing(@TempDir Path dir) throws Exception {
@@ -83,16 +81,8 @@ class MonitorCrashIT {
         }
     }
 
-    /** FIRING on the third vanishing step of a block, RESOLVED on the fifth healthy one (the defaults). */
     private static List<String> expectedTransitions() {
-        List<String> expected = new ArrayList<>();
-        for (int block = 0; block * BLOCK < STEPS; block += 2) {
-            expected.add("VANISHING FIRING at " + (block * BLOCK + 2));
-            if ((block + 1) * BLOCK + 4 < STEPS) {
-                expected.add("VANISHING RESOLVED at " + ((block + 1) * BLOCK + 4));
-            }
-        }
-        return expected;
+        return VanishingBlocks.expectedTransitions(STEPS);
     }
 
     private static ManagedProcess startMonitor(StackLayout layout, Map<String, String> env, int generation)
@@ -112,7 +102,7 @@ class MonitorCrashIT {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(),
                 new ByteArraySerializer())) {
             for (int step = 0; step < STEPS; step++) {
-                double factor = (step / BLOCK) % 2 == 0 ? 0.3 : 1.0;
+                double factor = VanishingBlocks.factor(step);
                 for (int t = 0; t < SEQ_LEN; t++) {
                     for (int run = 0; run < RUNS; run++) {
                         String runId = "crash-" + run;

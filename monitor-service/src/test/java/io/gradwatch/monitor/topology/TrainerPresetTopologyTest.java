@@ -26,8 +26,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,18 +40,10 @@ class TrainerPresetTopologyTest {
     @TempDir
     Path stateDir;
     private MonitorDriver monitor;
-    private TestInputTopic<String, TensorRecord> gradients;
-    private TestInputTopic<String, StepRecord> steps;
-    private TestOutputTopic<String, AlertEvent> alerts;
-    private TestOutputTopic<String, ControlCommand> control;
     private final TensorRecordFactory factory = new TensorRecordFactory(DType.F32);
 
     private void start() {
         monitor = new MonitorDriver(stateDir, Map.of());
-        gradients = monitor.gradients;
-        steps = monitor.steps;
-        alerts = monitor.alerts;
-        control = monitor.control;
     }
 
     @AfterEach
@@ -168,12 +158,12 @@ class TrainerPresetTopologyTest {
         @Override
         public boolean offer(StepSnapshot snapshot) {
             for (TensorRecord record : factory.records(snapshot)) {
-                gradients.pipeInput(snapshot.runId(), record);
+                monitor.gradients.pipeInput(snapshot.runId(), record);
             }
-            steps.pipeInput(snapshot.runId(), snapshot.stepRecord());
+            monitor.steps.pipeInput(snapshot.runId(), snapshot.stepRecord());
             records.add(snapshot.stepRecord());
-            alerts.addAll(TrainerPresetTopologyTest.this.alerts.readValuesToList());
-            for (ControlCommand command : control.readValuesToList()) {
+            alerts.addAll(monitor.alerts.readValuesToList());
+            for (ControlCommand command : monitor.control.readValuesToList()) {
                 due.addLast(Map.entry(snapshot.step() + lag, command));
                 commandsSent.add(command);
             }
