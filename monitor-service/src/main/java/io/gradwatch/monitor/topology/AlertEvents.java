@@ -13,6 +13,12 @@ final class AlertEvents {
     private AlertEvents() {
     }
 
+    /** {@link #event} as the processors emit it. */
+    static MonitorOutput output(String runId, int layer, long step, AlertType type, AlertState state, Flag flag,
+                                String clearMessage, RunMetadata run, long now) {
+        return new MonitorOutput.Alert(event(runId, layer, step, type, state, flag, clearMessage, run, now));
+    }
+
     static AlertEvent event(String runId, int layer, long step, AlertType type, AlertState state, Flag flag,
                             String clearMessage, RunMetadata run, long now) {
         AlertEvent.Builder event = AlertEvent.newBuilder()

@@ -1,6 +1,5 @@
 package io.gradwatch.monitor.topology;
 
-import com.google.protobuf.MessageLite;
 import io.gradwatch.monitor.MonitorConfig;
 import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Escalation;
@@ -44,7 +43,7 @@ final class ClosedLoop {
         return stored != null && stored.loop().engaged();
     }
 
-    void onFiring(ProcessorContext<String, MessageLite> context, KeyValueStore<String, RunInfo> runs,
+    void onFiring(ProcessorContext<String, MonitorOutput> context, KeyValueStore<String, RunInfo> runs,
                   KeyValueStore<String, RunSteps> runSteps, String runId, int layer, long step, AlertType type,
                   long timestamp, long now) {
         if ((type != AlertType.EXPLODING && type != AlertType.NON_FINITE) || !enabled(config, runs, runId)) {
@@ -84,7 +83,7 @@ final class ClosedLoop {
     }
 
     /** Steps an engaged loop with one finite StepRecord: escalate, resolve, or wait. */
-    void follow(ProcessorContext<String, MessageLite> context, KeyValueStore<String, AlertMachine.State> alerts,
+    void follow(ProcessorContext<String, MonitorOutput> context, KeyValueStore<String, AlertMachine.State> alerts,
                 KeyValueStore<String, RunInfo> runs, String runId, RunSteps steps, StepRecord record,
                 long timestamp, long now) {
         RunSteps.Loop before = steps.loop();
@@ -107,7 +106,7 @@ final class ClosedLoop {
                                 + "gradient norm %.3g finite and the loss no higher than %.4g for %d step records",
                         record.getLoss(), record.getGradNormClipped(), before.lossCeiling(),
                         config.thresholds().resolveAfter());
-                context.forward(new Record<>(runId, AlertEvents.event(runId, layer, record.getStep(),
+                context.forward(new Record<>(runId, AlertEvents.output(runId, layer, record.getStep(),
                         AlertType.EXPLODING, AlertState.RESOLVED, null, message, AlertEvents.metadata(runs, runId),
                         now), timestamp));
                 events.alert(AlertType.EXPLODING, AlertState.RESOLVED);
@@ -122,16 +121,17 @@ final class ClosedLoop {
                 .setFactor(config.stepThresholds().learningRateFactor()));
     }
 
-    private void send(ProcessorContext<String, MessageLite> context, String runId, int layer, long step,
+    private void send(ProcessorContext<String, MonitorOutput> context, String runId, int layer, long step,
                       AlertType type, ControlCommand.Builder command, String reason, long timestamp, long now) {
         ControlCommand built = command.setRunId(runId).setCommandId("gradwatch-" + UUID.randomUUID())
                 .setIssuedBy("gradwatch-monitor").setIssuedAtMs(now).setReason(reason).build();
-        context.forward(new Record<>(runId, built, timestamp));
-        context.forward(new Record<>(runId, AlertEvent.newBuilder().setRunId(runId).setLayer(layer).setStep(step)
+        context.forward(new Record<>(runId, new MonitorOutput.Command(built), timestamp));
+        AlertEvent action = AlertEvent.newBuilder().setRunId(runId).setLayer(layer).setStep(step)
                 .setType(type).setState(AlertState.ACTION_TAKEN)
                 .setSeverity(Remedies.severity(type))
                 .setMessage("closed loop: " + reason + " -> " + built.getCommandCase())
-                .setAction(built).setEventTimeMs(now).build(), timestamp));
+                .setAction(built).setEventTimeMs(now).build();
+        context.forward(new Record<>(runId, new MonitorOutput.Alert(action), timestamp));
         events.alert(type, AlertState.ACTION_TAKEN);
     }
 

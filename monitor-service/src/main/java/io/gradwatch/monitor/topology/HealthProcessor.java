@@ -37,13 +37,13 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * {@code ControlCommand}s. A wall-clock punctuator expires incomplete steps and forgets runs that
  * stopped reporting, so state stays bounded.
  */
-final class HealthProcessor implements Processor<String, MessageLite, String, MessageLite> {
+final class HealthProcessor implements Processor<String, MessageLite, String, MonitorOutput> {
     private static final AlertType[] ALERT_TYPES = {AlertType.VANISHING, AlertType.EXPLODING, AlertType.NON_FINITE,
         AlertType.DEAD_RELU, AlertType.SATURATED};
 
     private final MonitorConfig config;
     private final MonitorEvents events;
-    private ProcessorContext<String, MessageLite> context;
+    private ProcessorContext<String, MonitorOutput> context;
     private StepAccumulator steps;
     private KeyValueStore<String, StepHeader> partial;
     private KeyValueStore<String, TimestepEntry> timesteps;
@@ -61,7 +61,7 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
     }
 
     @Override
-    public void init(ProcessorContext<String, MessageLite> context) {
+    public void init(ProcessorContext<String, MonitorOutput> context) {
         this.context = context;
         partial = context.getStateStore(MonitorTopology.PARTIAL_STORE);
         timesteps = context.getStateStore(MonitorTopology.TIMESTEP_STORE);
@@ -175,7 +175,7 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
         // Publishers that send no StepRecords are runs too: list them, keep their opt-in if they gave one.
         RunInfo info = runs.get(runId);
         runs.put(runId, info == null ? new RunInfo(now, step, false) : info.seen(now, step));
-        context.forward(new Record<>(runId, result.health(), timestamp));
+        context.forward(new Record<>(runId, new MonitorOutput.Health(result.health()), timestamp));
         events.health(complete);
         boolean nonFinite = result.flags().stream().anyMatch(f -> f.type() == AlertType.NON_FINITE);
         for (AlertType type : ALERT_TYPES) {
@@ -207,7 +207,7 @@ final class HealthProcessor implements Processor<String, MessageLite, String, Me
             alerts.put(key, next.state());
         }
         next.transition().ifPresent(transition -> {
-            context.forward(new Record<>(runId, AlertEvents.event(runId, layer, step, type, transition, raised,
+            context.forward(new Record<>(runId, AlertEvents.output(runId, layer, step, type, transition, raised,
                     type + " clear for " + config.thresholds().resolveAfter() + " steps",
                     AlertEvents.metadata(runs, runId), now), timestamp));
             events.alert(type, transition);

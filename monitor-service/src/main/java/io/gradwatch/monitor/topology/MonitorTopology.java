@@ -4,9 +4,6 @@ import com.google.protobuf.MessageLite;
 import io.gradwatch.monitor.MonitorConfig;
 import io.gradwatch.protocol.GradwatchSerdes;
 import io.gradwatch.protocol.Topics;
-import io.gradwatch.protocol.v1.AlertEvent;
-import io.gradwatch.protocol.v1.ControlCommand;
-import io.gradwatch.protocol.v1.LayerHealth;
 import java.util.Properties;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -16,6 +13,7 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
@@ -80,7 +78,7 @@ public final class MonitorTopology {
         addStore(builder, stores, LATEST_STORE, StateSerdes.HEALTH);
         addStore(builder, stores, RUNS_STORE, StateSerdes.RUN);
         addStore(builder, stores, RUN_STEPS_STORE, StateSerdes.RUN_STEPS);
-        KStream<String, MessageLite> stepResults = builder
+        KStream<String, MonitorOutput> stepResults = builder
                 .stream(Topics.STEPS, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.stepRecord())
                         .withName("steps-source"))
                 .process(() -> new StepProcessor(config, events), Named.as("step-rules"), RUNS_STORE,
@@ -94,20 +92,24 @@ public final class MonitorTopology {
                 .stream(Topics.SUMMARIES, Consumed.with(GradwatchSerdes.runKey(), GradwatchSerdes.gradientSummary())
                         .withName("summaries-source"))
                 .mapValues(value -> (MessageLite) value, Named.as("summaries-as-input"));
-        KStream<String, MessageLite> results = tensors.merge(summaries, Named.as("gradient-inputs"))
+        KStream<String, MonitorOutput> results = tensors.merge(summaries, Named.as("gradient-inputs"))
                 .process(() -> new HealthProcessor(config, events), Named.as("analyse-layers"), PARTIAL_STORE,
                         TIMESTEP_STORE, BASELINE_STORE, ALERT_STORE, LATEST_STORE, RUNS_STORE, RUN_STEPS_STORE)
                 .merge(stepResults, Named.as("all-results"));
-        results.filter((run, value) -> value instanceof LayerHealth, Named.as("only-health"))
-                .mapValues(value -> (LayerHealth) value, Named.as("as-health"))
-                .to(Topics.HEALTH, Produced.with(Serdes.String(), GradwatchSerdes.layerHealth()).withName("health-sink"));
-        results.filter((run, value) -> value instanceof AlertEvent, Named.as("only-alerts"))
-                .mapValues(value -> (AlertEvent) value, Named.as("as-alert"))
-                .to(Topics.ALERTS, Produced.with(Serdes.String(), GradwatchSerdes.alertEvent()).withName("alerts-sink"));
-        results.filter((run, value) -> value instanceof ControlCommand, Named.as("only-commands"))
-                .mapValues(value -> (ControlCommand) value, Named.as("as-command"))
-                .to(Topics.CONTROL, Produced.with(Serdes.String(), GradwatchSerdes.controlCommand())
-                        .withName("control-sink"));
+        // One branch per case of the sealed MonitorOutput, each to its topic.
+        results.split(Named.as("by-output"))
+                .branch((run, value) -> value instanceof MonitorOutput.Health, Branched.withConsumer(health -> health
+                        .mapValues(value -> ((MonitorOutput.Health) value).health(), Named.as("as-health"))
+                        .to(Topics.HEALTH, Produced.with(Serdes.String(), GradwatchSerdes.layerHealth())
+                                .withName("health-sink")), "health"))
+                .branch((run, value) -> value instanceof MonitorOutput.Alert, Branched.withConsumer(alerts -> alerts
+                        .mapValues(value -> ((MonitorOutput.Alert) value).event(), Named.as("as-alert"))
+                        .to(Topics.ALERTS, Produced.with(Serdes.String(), GradwatchSerdes.alertEvent())
+                                .withName("alerts-sink")), "alerts"))
+                .branch((run, value) -> value instanceof MonitorOutput.Command, Branched.withConsumer(commands -> commands
+                        .mapValues(value -> ((MonitorOutput.Command) value).command(), Named.as("as-command"))
+                        .to(Topics.CONTROL, Produced.with(Serdes.String(), GradwatchSerdes.controlCommand())
+                                .withName("control-sink")), "commands"));
     }
 
     private static <V> void addStore(StreamsBuilder builder, Function<String, KeyValueBytesStoreSupplier> stores,

@@ -1,6 +1,5 @@
 package io.gradwatch.monitor.topology;
 
-import com.google.protobuf.MessageLite;
 import io.gradwatch.monitor.MonitorConfig;
 import io.gradwatch.monitor.analysis.AlertMachine;
 import io.gradwatch.monitor.analysis.Flag;
@@ -30,14 +29,14 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * StepRecords gets NON_FINITE, EXPLODING (global-norm spike), LOSS_NOT_DECREASING, UPDATE_RATIO
  * and STALLED.
  */
-final class StepProcessor implements Processor<String, StepRecord, String, MessageLite> {
+final class StepProcessor implements Processor<String, StepRecord, String, MonitorOutput> {
     private static final AlertType[] STEP_TYPES = {AlertType.EXPLODING, AlertType.NON_FINITE,
         AlertType.LOSS_NOT_DECREASING, AlertType.UPDATE_RATIO};
 
     private final MonitorConfig config;
     private final MonitorEvents events;
     private final ClosedLoop loop;
-    private ProcessorContext<String, MessageLite> context;
+    private ProcessorContext<String, MonitorOutput> context;
     private KeyValueStore<String, RunInfo> runs;
     private KeyValueStore<String, RunSteps> runSteps;
     private KeyValueStore<String, AlertMachine.State> alerts;
@@ -49,7 +48,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
     }
 
     @Override
-    public void init(ProcessorContext<String, MessageLite> context) {
+    public void init(ProcessorContext<String, MonitorOutput> context) {
         this.context = context;
         runs = context.getStateStore(MonitorTopology.RUNS_STORE);
         runSteps = context.getStateStore(MonitorTopology.RUN_STEPS_STORE);
@@ -120,7 +119,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
         }
         Flag raised = flag;
         next.transition().ifPresent(transition -> {
-            context.forward(new Record<>(runId, AlertEvents.event(runId, layer, step, type, transition, raised,
+            context.forward(new Record<>(runId, AlertEvents.output(runId, layer, step, type, transition, raised,
                     type + " clear for " + config.thresholds().resolveAfter() + " step records",
                     AlertEvents.metadata(runs, runId), now), timestamp));
             events.alert(type, transition);
@@ -154,7 +153,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
             Flag flag = new Flag(AlertType.EXPLODING, state.flaggedStreak(), 0, "the gradient of layer " + layer
                     + " grew for " + state.flaggedStreak() + " step(s), then the loss or gradient norm turned NaN/Inf",
                     true);
-            context.forward(new Record<>(runId, AlertEvents.event(runId, layer, step, AlertType.EXPLODING,
+            context.forward(new Record<>(runId, AlertEvents.output(runId, layer, step, AlertType.EXPLODING,
                     AlertState.FIRING, flag, "", AlertEvents.metadata(runs, runId), now), timestamp));
             events.alert(AlertType.EXPLODING, AlertState.FIRING);
         }
@@ -166,7 +165,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
             return;
         }
         alerts.delete(key);
-        context.forward(new Record<>(runId, AlertEvents.event(runId, StepRules.RUN_LAYER, step, AlertType.STALLED,
+        context.forward(new Record<>(runId, AlertEvents.output(runId, StepRules.RUN_LAYER, step, AlertType.STALLED,
                 AlertState.RESOLVED, null, "the run reports again", AlertEvents.metadata(runs, runId), now),
                 timestamp));
         events.alert(AlertType.STALLED, AlertState.RESOLVED);
@@ -196,7 +195,7 @@ final class StepProcessor implements Processor<String, StepRecord, String, Messa
                     new AlertMachine.State(true, 1, 0, now));
             Flag flag = new Flag(AlertType.STALLED, silentSeconds, stallAfter / 1000.0, String.format(Locale.ROOT,
                     "no record for %.0f s (last step %d)", silentSeconds, entry.value.lastStep()));
-            context.forward(new Record<>(runId, AlertEvents.event(runId, StepRules.RUN_LAYER, entry.value.lastStep(),
+            context.forward(new Record<>(runId, AlertEvents.output(runId, StepRules.RUN_LAYER, entry.value.lastStep(),
                     AlertType.STALLED, AlertState.FIRING, flag, "", entry.value.metadata(), now), now));
             events.alert(AlertType.STALLED, AlertState.FIRING);
         }
