@@ -6,11 +6,14 @@ import io.gradwatch.testkit.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -33,8 +36,8 @@ class DemoIT {
         PrintStream originalOut = System.out;
         PrintStream originalErr = System.err;
         // Processes other test classes of this JVM left are not the demo's.
-        java.util.Set<Long> before = ProcessHandle.current().descendants().map(ProcessHandle::pid)
-                .collect(java.util.stream.Collectors.toSet());
+        Set<Long> before = ProcessHandle.current().descendants().map(ProcessHandle::pid)
+                .collect(Collectors.toSet());
         int exit;
         try {
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
@@ -59,11 +62,11 @@ class DemoIT {
         assertThat(output + errors).doesNotContain("Connection to node").doesNotContain("could not be established")
                 .doesNotContain("WARNING: Using incubator modules");
         assertThat(output).containsOnlyOnce("gradwatch: Kafka ready on ");
-        try (var logs = java.nio.file.Files.list(data.resolve("logs"))) {
+        try (var logs = Files.list(data.resolve("logs"))) {
             List<Path> trainerLogs = logs.filter(f -> f.getFileName().toString().startsWith("trainer-")).toList();
             assertThat(trainerLogs).hasSize(DemoRun.ALL.size());
             for (Path log : trainerLogs) {
-                assertThat(java.nio.file.Files.readString(log)).as(log.toString())
+                assertThat(Files.readString(log)).as(log.toString())
                         .doesNotContain("WARNING: Using incubator modules").contains("step");
             }
         }
@@ -86,7 +89,7 @@ class DemoIT {
         Await.until("the demo's child processes to exit", Duration.ofSeconds(15), () -> demoProcessesAlive(before) == 0);
     }
 
-    private static long demoProcessesAlive(java.util.Set<Long> before) {
+    private static long demoProcessesAlive(Set<Long> before) {
         return ProcessHandle.current().descendants().filter(ProcessHandle::isAlive)
                 .filter(process -> !before.contains(process.pid())).count();
     }

@@ -8,6 +8,8 @@ import io.gradwatch.protocol.v1.AlertType;
 import io.gradwatch.protocol.v1.ControlCommand;
 import io.gradwatch.protocol.v1.LayerHealth;
 import io.gradwatch.protocol.v1.StepRecord;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -57,7 +59,7 @@ class RunBoardTest {
         assertThat(lstm.judge(Set.of(), 49, 8).asExpected()).isTrue();
         assertThat(lstm.judge(Set.of(), 3, 8).reason()).isEqualTo("horizon 3 is not longer than the vanilla RNN's 8");
         assertThat(lstm.judge(Set.of(AlertType.VANISHING), 49, 8).asExpected()).isFalse();
-        assertThat(exploding.judge(new java.util.LinkedHashSet<>(List.of(AlertType.EXPLODING, AlertType.NON_FINITE)), 0, 8)
+        assertThat(exploding.judge(new LinkedHashSet<>(List.of(AlertType.EXPLODING, AlertType.NON_FINITE)), 0, 8)
                 .reason()).isEqualTo("EXPLODING as expected, before NON_FINITE");
         assertThat(exploding.judge(Set.of(AlertType.NON_FINITE), 0, 8).reason())
                 .isEqualTo("NON_FINITE paged before EXPLODING: the explosion was not caught before its NaN");
@@ -96,7 +98,7 @@ class RunBoardTest {
         assertThat(rescued.judgeRescue(exploded, Set.of(), ladder, 4.4e-5).reason()).isEqualTo(
                 "rescued: EXPLODING, then set_clip_norm@30, scale_learning_rate@75; EXPLODING resolved, loss 4.400e-05");
         assertThat(rescued.judgeRescue(exploded, Set.of(), ladder, 4.4e-5).asExpected()).isTrue();
-        assertThat(rescued.judgeRescue(exploded, new java.util.LinkedHashSet<>(List.of(AlertType.UPDATE_RATIO,
+        assertThat(rescued.judgeRescue(exploded, new LinkedHashSet<>(List.of(AlertType.UPDATE_RATIO,
                 AlertType.VANISHING)), ladder, 0).reason()).isEqualTo("rescued: EXPLODING, then set_clip_norm@30, "
                 + "scale_learning_rate@75; EXPLODING resolved, loss 0.000; also firing now: UPDATE_RATIO, VANISHING");
         assertThat(rescued.judgeRescue(exploded, Set.of(AlertType.EXPLODING), ladder, 12).reason())
@@ -105,11 +107,11 @@ class RunBoardTest {
                 .isEqualTo("EXPLODING never fired, nothing to rescue yet");
         assertThat(rescued.judgeRescue(exploded, Set.of(), List.of(), 0.69).reason())
                 .isEqualTo("EXPLODING fired but the closed loop took no action");
-        List<RunBoard.Action> stopped = new java.util.ArrayList<>(ladder);
+        List<RunBoard.Action> stopped = new ArrayList<>(ladder);
         stopped.add(new RunBoard.Action(ControlCommand.CommandCase.STOP, 125));
         assertThat(rescued.judgeRescue(exploded, Set.of(), stopped, 8.5).reason()).isEqualTo(
                 "the closed loop had to stop the run (after set_clip_norm@30, scale_learning_rate@75, stop@125)");
-        assertThat(rescued.judgeRescue(new java.util.LinkedHashSet<>(List.of(AlertType.EXPLODING, AlertType.NON_FINITE)),
+        assertThat(rescued.judgeRescue(new LinkedHashSet<>(List.of(AlertType.EXPLODING, AlertType.NON_FINITE)),
                 Set.of(), ladder, Double.NaN).asExpected()).isFalse();
         assertThat(rescued.judgeRescue(exploded, Set.of(), ladder, Double.NaN).reason())
                 .isEqualTo("the latest loss is NaN (after set_clip_norm@30, scale_learning_rate@75)");

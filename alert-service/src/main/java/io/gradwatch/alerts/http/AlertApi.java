@@ -47,8 +47,8 @@ public final class AlertApi {
         summary.put("lastSeenMs", run.lastSeenMs());
         FleetState.Progress progress = run.progress();
         summary.put("step", progress == null ? null : progress.step());
-        summary.put("loss", progress == null ? null : finite(progress.loss()));
-        summary.put("accuracy", progress == null ? null : finite(progress.accuracy()));
+        summary.put("loss", progress == null ? null : RecordViews.finite(progress.loss()));
+        summary.put("accuracy", progress == null ? null : RecordViews.finite(progress.accuracy()));
         summary.put("labels", run.labels());
         summary.put("state", alertState(run.activeAlerts()));
         summary.put("activeAlerts", run.activeAlerts().stream().map(RecordViews::alertEvent).toList());
@@ -124,7 +124,7 @@ public final class AlertApi {
 
     private static Map<String, Double> finiteValues(Map<String, Double> values) {
         Map<String, Double> view = new LinkedHashMap<>();
-        values.forEach((name, value) -> view.put(name, finite(value)));
+        values.forEach((name, value) -> view.put(name, RecordViews.finite(value)));
         return view;
     }
 
@@ -132,12 +132,8 @@ public final class AlertApi {
     private static List<Double> finite(double[] values) {
         List<Double> view = new ArrayList<>(values.length);
         for (double value : values) {
-            view.add(finite(value));
+            view.add(RecordViews.finite(value));
         }
         return view;
-    }
-
-    private static Double finite(double value) {
-        return RecordViews.finite(value);
     }
 }

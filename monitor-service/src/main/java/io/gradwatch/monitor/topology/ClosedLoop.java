@@ -92,9 +92,9 @@ final class ClosedLoop {
         int layer = before.layer();
         switch (decision.action()) {
             case SCALE_LEARNING_RATE -> send(context, runId, layer, record.getStep(), AlertType.EXPLODING,
-                    scaleLearningRate(), String.format(Locale.ROOT, "clipping did not help within %d step records (loss %.4g, worst "
-                            + "before %.4g)", config.stepThresholds().escalateAfter(), record.getLoss(),
-                            before.lossCeiling()), timestamp, now);
+                    scaleLearningRate(), String.format(Locale.ROOT, "clipping did not help within %d step records "
+                            + "(loss %.4g, worst before %.4g)", config.stepThresholds().escalateAfter(),
+                            record.getLoss(), before.lossCeiling()), timestamp, now);
             case STOP -> send(context, runId, layer, record.getStep(), AlertType.EXPLODING,
                     ControlCommand.newBuilder().setStop(ControlCommand.Stop.getDefaultInstance()),
                     String.format(Locale.ROOT, "a lower learning rate did not help within %d step records "

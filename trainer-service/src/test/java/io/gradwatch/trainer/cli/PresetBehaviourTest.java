@@ -3,6 +3,8 @@ package io.gradwatch.trainer.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gradwatch.common.config.Settings;
+import io.gradwatch.protocol.v1.ControlCommand;
+import io.gradwatch.protocol.v1.StepRecord;
 import io.gradwatch.trainer.Preset;
 import io.gradwatch.trainer.TrainingRun;
 import io.gradwatch.trainer.TrainingSetup;
@@ -11,6 +13,8 @@ import io.gradwatch.trainer.publish.GradientPublisher;
 import io.gradwatch.trainer.publish.LayerSnapshot;
 import io.gradwatch.trainer.publish.PublishStats;
 import io.gradwatch.trainer.publish.StepSnapshot;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -96,17 +100,17 @@ class PresetBehaviourTest {
         Observed observed = new Observed();
         try {
             TrainingSetup setup = TrainingSetup.of(spec, 1);
-            List<io.gradwatch.protocol.v1.ControlCommand> once = new ArrayList<>(List.of(
-                    io.gradwatch.protocol.v1.ControlCommand.newBuilder().setRunId("w").setCommandId("c1")
-                            .setScaleLearningRate(io.gradwatch.protocol.v1.ControlCommand.ScaleLearningRate.newBuilder().setFactor(0.1))
+            List<ControlCommand> once = new ArrayList<>(List.of(
+                    ControlCommand.newBuilder().setRunId("w").setCommandId("c1")
+                            .setScaleLearningRate(ControlCommand.ScaleLearningRate.newBuilder().setFactor(0.1))
                             .build()));
             new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), observed, () -> {
-                List<io.gradwatch.protocol.v1.ControlCommand> now = List.copyOf(once);
+                List<ControlCommand> now = List.copyOf(once);
                 once.clear();
                 return now;
             }, line -> { }, 0, setup.rng()).run();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         assertThat(observed.learningRates.get(2)).isCloseTo(0.1 * spec.optimization().scheduledLearningRate(2),
                 org.assertj.core.data.Offset.offset(1e-15));
@@ -116,7 +120,7 @@ class PresetBehaviourTest {
     void labelsGivenOnTheCommandLineReachTheRunMetadata() {
         TrainingSpec spec = TrainCommand.specFor("--preset", "warmup-overshoot", "--run-id", "l", "--steps", "1",
                 "--no-kafka", "--label", "gradwatch.closed-loop=true", "--label", "team=a");
-        List<io.gradwatch.protocol.v1.StepRecord> records = new ArrayList<>();
+        List<StepRecord> records = new ArrayList<>();
         Observed observed = new Observed() {
             @Override
             public boolean offer(StepSnapshot snapshot) {
@@ -128,8 +132,8 @@ class PresetBehaviourTest {
             TrainingSetup setup = TrainingSetup.of(spec, 1);
             new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), observed, List::of, line -> { }, 0,
                     setup.rng()).run();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         assertThat(records.get(0).getMetadata().getLabelsMap())
                 .containsEntry("gradwatch.closed-loop", "true").containsEntry("team", "a");
@@ -165,8 +169,8 @@ class PresetBehaviourTest {
             observed.outcome = new TrainingRun(spec, setup.task(), setup.network(), setup.optimizer(), observed,
                     List::of, line -> { }, 0, setup.rng()).run();
             return observed;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
