@@ -97,9 +97,10 @@ final class DemoCommand implements Callable<Integer> {
         List<String> args = new ArrayList<>(List.of("--preset", run.preset(), "--task", "long-dependency",
                 "--seq-len", Integer.toString(run.seqLen() > 0 ? run.seqLen() : seqLen),
                 "--steps", "1000000", "--publish-every", "5", "--max-steps-per-second",
-                // Slower, so a second of the monitor's latency is 10 steps: TrainerPresetTopologyTest
-                // shows the rescue for command lags of 1 to 12 steps.
-                Integer.toString(run.closedLoop() ? 10 : 20),
+                // Slower, so two seconds of the monitor's latency are 10 steps: TrainerPresetTopologyTest
+                // shows the rescue for command lags of 1 to 12 steps (at 10 steps/s, 1 DemoIT run in 5
+                // still ended in the loop's stop).
+                Integer.toString(run.closedLoop() ? 5 : 20),
                 "--bootstrap-servers", layout.bootstrapServers(), "--progress-every", "10s"));
         if (run.closedLoop()) {
             args.addAll(List.of("--label", "gradwatch.closed-loop=true"));
